@@ -1,0 +1,62 @@
+/**
+ * Writes one immutable memtable to a level-0 table. Pure function of its inputs so it runs the
+ * same on a worker thread (Node file system) and inline on the main thread (in-memory file
+ * system in tests). The memtable arrives as its SharedArrayBuffer: nothing is copied.
+ */
+import { dirname } from 'node:path';
+import type { FileSystem } from '../fs/file-system.js';
+import { MemTable } from '../memtable/memtable.js';
+import { TableBuilder, type TableBuilderOptions } from '../sstable/table-builder.js';
+import type { TableProperties } from '../sstable/table-properties.js';
+
+export interface FlushJobSpec {
+  jobId: number;
+  fileNumber: number;
+  tablePath: string;
+  memtable: SharedArrayBuffer;
+  builder: TableBuilderOptions;
+}
+
+export interface FlushJobResult {
+  jobId: number;
+  fileNumber: number;
+  /** 0 when the memtable was empty and no file was written. */
+  fileSize: number;
+  smallest: Uint8Array;
+  largest: Uint8Array;
+  properties: TableProperties | undefined;
+  /** Set when the job failed; the message and code of the error. */
+  error?: { message: string; code?: string; name?: string };
+}
+
+export function runFlushJob(fs: FileSystem, spec: FlushJobSpec): FlushJobResult {
+  const mem = MemTable.fromShared(spec.memtable);
+  const empty = { jobId: spec.jobId, fileNumber: spec.fileNumber, fileSize: 0, smallest: new Uint8Array(0), largest: new Uint8Array(0), properties: undefined };
+  if (mem.isEmpty) return empty;
+  const file = fs.openWritable(spec.tablePath);
+  try {
+    const builder = new TableBuilder(file, spec.builder);
+    const it = mem.iterator();
+    for (it.seekToFirst(); it.valid(); it.next()) builder.add(it.key(), it.value());
+    const result = builder.finish();
+    file.sync();
+    file.close();
+    // The MANIFEST will name this file; its directory entry must be durable first.
+    fs.syncDir(dirname(spec.tablePath));
+    return { ...empty, fileSize: result.fileSize, smallest: result.smallest, largest: result.largest, properties: result.properties };
+  } catch (err) {
+    try { file.close(); } catch { /* already failing */ }
+    try { fs.unlink(spec.tablePath); } catch { /* best effort: open deletes orphans */ }
+    throw err;
+  }
+}
+
+/** Flattens an error for posting across threads. */
+export function describeError(err: unknown): { message: string; code?: string; name?: string } {
+  const e = err as { message?: unknown; code?: unknown; name?: unknown };
+  return {
+    message: typeof e?.message === 'string' ? e.message : String(err),
+    code: typeof e?.code === 'string' ? e.code : undefined,
+    name: typeof e?.name === 'string' ? e.name : undefined,
+  };
+}

@@ -1,0 +1,21 @@
+/**
+ * lsm-state public API. Everything not exported here is internal and may change.
+ */
+export { Database } from './db/database.js';
+export type {
+  DatabaseStats, IteratorOptions, LevelStats, ReadOptions, WriteOptions,
+} from './db/database.js';
+export { DbIterator } from './db/db-iterator.js';
+export type { Entry, IteratorBounds } from './db/db-iterator.js';
+export type { DatabaseOptions, WalFlushPolicy } from './db/options.js';
+export { Snapshot } from './db/snapshot.js';
+export { WriteBatch } from './wal/write-batch.js';
+export type { RecoveryMode } from './record/log-reader.js';
+export type { CompressionName } from './sstable/compression.js';
+export {
+  AssertionError, ClosedError, CorruptionError, IoError, LsmError,
+} from './base/errors.js';
+export type { ErrorCode, CorruptionDetails } from './base/errors.js';
+export type { FileSystem, RandomAccessFile, WritableFile, FileLock } from './fs/file-system.js';
+export { NodeFileSystem } from './fs/node-fs.js';
+export { MemFileSystem } from './fs/mem-fs.js';

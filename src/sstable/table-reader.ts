@@ -1,0 +1,307 @@
+/**
+ * Reads a table file written by TableBuilder or by LevelDB/RocksDB (format in
+ * docs/format/sstable.md). The index block, filter and properties are read once at open and
+ * pinned; data blocks come from the shared block cache or a synchronous positional read into
+ * a reused buffer. Every block's checksum is verified before it is used.
+ */
+import { decodeFixed32 } from '../base/coding.js';
+import { compareBytesRange } from '../base/comparator.js';
+import { crc32c, unmaskCrc } from '../base/crc32c.js';
+import { AssertionError, CorruptionError } from '../base/errors.js';
+import { TRAILER_BYTES, ValueKind, compareInternalKeysRange, decodeTrailerSequence } from '../base/internal-key.js';
+import type { InternalIterator } from '../base/iterator.js';
+import type { FileSystem, RandomAccessFile } from '../fs/file-system.js';
+import { Block, BlockIterator } from './block.js';
+import { BlockCache } from './block-cache.js';
+import { type BlockHandle, decodeBlockHandle } from './block-handle.js';
+import { BloomFilter } from './bloom-filter.js';
+import { CompressionType, codecFor } from './compression.js';
+import {
+  BLOCK_TRAILER_BYTES, FOOTER_BYTES, FOOTER_HANDLES_BYTES, FULL_FILTER_META_NAME, PROPERTIES_META_NAME,
+  TABLE_MAGIC_HI, TABLE_MAGIC_LO,
+} from './format.js';
+import { type TableProperties, decodeProperties } from './table-properties.js';
+
+export interface TableReaderOptions {
+  cache: BlockCache;
+}
+
+/** The newest entry of a key found in a table. */
+export interface TableHit {
+  kind: ValueKind;
+  sequence: number;
+  /** A copy the caller may keep. */
+  value: Uint8Array;
+}
+
+const decoder = new TextDecoder();
+
+export class TableReader {
+  readonly path: string;
+  readonly fileSize: number;
+  readonly properties: Partial<TableProperties>;
+  readonly #file: RandomAccessFile;
+  readonly #cache: BlockCache;
+  readonly #cacheId: number;
+  readonly #index: Block;
+  readonly #filter: BloomFilter | undefined;
+  /** Index cursor reused by get(); get() is not re-entrant. */
+  readonly #indexCursor: BlockIterator;
+  #scratch = new Uint8Array(16 * 1024);
+  #closed = false;
+  /** The opener holds one reference; iterators take more so eviction never closes under them. */
+  #refs = 1;
+
+  private constructor(file: RandomAccessFile, options: TableReaderOptions) {
+    this.#file = file;
+    this.path = file.path;
+    this.fileSize = file.size;
+    this.#cache = options.cache;
+    this.#cacheId = options.cache.newId();
+    const { metaHandle, indexHandle } = this.#readFooter();
+    this.#index = this.#readBlock(indexHandle, false);
+    this.#indexCursor = this.#index.iterator(compareInternalKeysRange);
+    const meta = this.#readMeta(metaHandle);
+    this.#filter = meta.filter;
+    this.properties = meta.properties;
+  }
+
+  static open(fs: FileSystem, path: string, options: TableReaderOptions): TableReader {
+    const file = fs.openRandomAccess(path);
+    try {
+      return new TableReader(file, options);
+    } catch (err) {
+      file.close();
+      throw CorruptionError.inFile(err, path);
+    }
+  }
+
+  #corrupt(message: string, offset?: number): CorruptionError {
+    return new CorruptionError(message, { file: this.path, offset });
+  }
+
+  #readFooter(): { metaHandle: BlockHandle; indexHandle: BlockHandle } {
+    if (this.fileSize < FOOTER_BYTES) throw this.#corrupt(`file too short to be a table (${this.fileSize} bytes)`, 0);
+    const footer = new Uint8Array(FOOTER_BYTES);
+    const footerOffset = this.fileSize - FOOTER_BYTES;
+    if (this.#file.read(footer, 0, FOOTER_BYTES, footerOffset) !== FOOTER_BYTES) throw this.#corrupt('short read of footer', footerOffset);
+    const lo = decodeFixed32(footer, FOOTER_HANDLES_BYTES);
+    const hi = decodeFixed32(footer, FOOTER_HANDLES_BYTES + 4);
+    if (lo !== TABLE_MAGIC_LO || hi !== TABLE_MAGIC_HI) throw this.#corrupt('bad table magic number', footerOffset + FOOTER_HANDLES_BYTES);
+    const cur = { pos: 0 };
+    try {
+      const metaHandle = decodeBlockHandle(footer, cur, FOOTER_HANDLES_BYTES);
+      const indexHandle = decodeBlockHandle(footer, cur, FOOTER_HANDLES_BYTES);
+      return { metaHandle, indexHandle };
+    } catch (err) {
+      throw new CorruptionError('bad block handle in footer', { file: this.path, offset: footerOffset }, { cause: err });
+    }
+  }
+
+  #readMeta(handle: BlockHandle): { filter: BloomFilter | undefined; properties: Partial<TableProperties> } {
+    const meta = this.#readBlock(handle, false);
+    const it = meta.iterator(compareBytesRange);
+    let filter: BloomFilter | undefined;
+    let properties: Partial<TableProperties> = {};
+    for (it.seekToFirst(); it.valid(); it.next()) {
+      const name = decoder.decode(it.key());
+      const h = decodeBlockHandle(it.value(), { pos: 0 });
+      if (name === FULL_FILTER_META_NAME) filter = new BloomFilter(this.#readBlockContents(h).slice());
+      else if (name === PROPERTIES_META_NAME) properties = decodeProperties(this.#readBlockContents(h).slice(), this.path, h.offset);
+    }
+    return { filter, properties };
+  }
+
+  /**
+   * Reads, verifies and decompresses a block. The result is a view into the reused scratch
+   * buffer when the block is stored uncompressed: copy it before the next read.
+   */
+  #readBlockContents(handle: BlockHandle): Uint8Array {
+    const total = handle.size + BLOCK_TRAILER_BYTES;
+    if (handle.offset + total > this.fileSize) throw this.#corrupt('block handle past end of file', handle.offset);
+    if (this.#scratch.length < total) this.#scratch = new Uint8Array(Math.max(total, this.#scratch.length * 2));
+    const buf = this.#scratch;
+    if (this.#file.read(buf, 0, total, handle.offset) !== total) throw this.#corrupt('short read of block', handle.offset);
+    const stored = unmaskCrc(decodeFixed32(buf, handle.size + 1));
+    const actual = crc32c(buf.subarray(0, handle.size + 1));
+    if (stored !== actual) {
+      throw new CorruptionError('block checksum mismatch', { file: this.path, offset: handle.offset, expected: stored, actual });
+    }
+    const type = buf[handle.size]!;
+    const contents = buf.subarray(0, handle.size);
+    if (type === CompressionType.None) return contents;
+    return codecFor(type, { file: this.path, offset: handle.offset }).decompress(contents, this.path, handle.offset);
+  }
+
+  #readBlock(handle: BlockHandle, cacheable: boolean): Block {
+    const key = BlockCache.key(this.#cacheId, handle.offset);
+    if (cacheable) {
+      const hit = this.#cache.get(key);
+      if (hit !== undefined) return hit;
+    }
+    let contents = this.#readBlockContents(handle);
+    if (contents.buffer === this.#scratch.buffer) contents = contents.slice();
+    const block = new Block(contents, this.path, handle.offset);
+    if (cacheable) this.#cache.insert(key, block);
+    return block;
+  }
+
+  /** @internal reads the data block an index entry points to. */
+  dataBlock(indexValue: Uint8Array): Block {
+    let handle: BlockHandle;
+    try {
+      handle = decodeBlockHandle(indexValue, { pos: 0 });
+    } catch (err) {
+      throw new CorruptionError('bad block handle in index', { file: this.path, offset: this.#index.offset }, { cause: err });
+    }
+    return this.#readBlock(handle, true);
+  }
+
+  /** False when the table certainly lacks `userKey`. */
+  mayContain(userKey: Uint8Array): boolean {
+    return this.#filter === undefined || this.#filter.mayContain(userKey);
+  }
+
+  /**
+   * The first entry >= `lookup` (an internal key (userKey, readSequence, seek kind)) when its
+   * user key equals `userKey`: the newest version visible at the read sequence.
+   */
+  get(lookup: Uint8Array, userKey: Uint8Array): TableHit | undefined {
+    if (this.#closed) throw new AssertionError('table reader used after close');
+    if (!this.mayContain(userKey)) return undefined;
+    const index = this.#indexCursor;
+    index.seek(lookup);
+    while (index.valid()) {
+      const it = this.dataBlock(index.value()).iterator(compareInternalKeysRange);
+      it.seek(lookup);
+      if (it.valid()) {
+        const key = it.key();
+        const userEnd = key.length - TRAILER_BYTES;
+        if (compareBytesRange(key, 0, userEnd, userKey, 0, userKey.length) !== 0) return undefined;
+        return { kind: key[userEnd]! as ValueKind, sequence: decodeTrailerSequence(key, userEnd), value: it.value().slice() };
+      }
+      // The separator can sort after the block's last key; the entry is then in the next block.
+      index.next();
+    }
+    return undefined;
+  }
+
+  /** A cursor over the table; it holds a reference until its close(). */
+  iterator(): TableIterator {
+    this.ref();
+    return new TableIterator(this, this.#index.iterator(compareInternalKeysRange));
+  }
+
+  ref(): void {
+    this.#refs++;
+  }
+
+  /** Drops one reference; the file closes when the last one goes. */
+  close(): void {
+    if (this.#closed || --this.#refs > 0) return;
+    this.#closed = true;
+    this.#cache.eraseTable(this.#cacheId, this.fileSize);
+    this.#file.close();
+  }
+}
+
+/** Two-level cursor: the index block picks a data block, a block cursor walks it. */
+export class TableIterator implements InternalIterator {
+  readonly #table: TableReader;
+  readonly #index: BlockIterator;
+  #data: BlockIterator | undefined;
+  #closed = false;
+
+  constructor(table: TableReader, index: BlockIterator) {
+    this.#table = table;
+    this.#index = index;
+  }
+
+  #loadBlock(): void {
+    this.#data = this.#index.valid() ? this.#table.dataBlock(this.#index.value()).iterator(compareInternalKeysRange) : undefined;
+  }
+
+  #skipEmptyForward(): void {
+    while (this.#data === undefined || !this.#data.valid()) {
+      if (!this.#index.valid()) {
+        this.#data = undefined;
+        return;
+      }
+      this.#index.next();
+      this.#loadBlock();
+      this.#data?.seekToFirst();
+    }
+  }
+
+  #skipEmptyBackward(): void {
+    while (this.#data === undefined || !this.#data.valid()) {
+      if (!this.#index.valid()) {
+        this.#data = undefined;
+        return;
+      }
+      this.#index.prev();
+      this.#loadBlock();
+      this.#data?.seekToLast();
+    }
+  }
+
+  valid(): boolean {
+    return this.#data !== undefined && this.#data.valid();
+  }
+
+  seekToFirst(): void {
+    this.#index.seekToFirst();
+    this.#loadBlock();
+    this.#data?.seekToFirst();
+    this.#skipEmptyForward();
+  }
+
+  seekToLast(): void {
+    this.#index.seekToLast();
+    this.#loadBlock();
+    this.#data?.seekToLast();
+    this.#skipEmptyBackward();
+  }
+
+  seek(target: Uint8Array): void {
+    this.#index.seek(target);
+    this.#loadBlock();
+    this.#data?.seek(target);
+    this.#skipEmptyForward();
+  }
+
+  seekForPrev(target: Uint8Array): void {
+    this.seek(target);
+    if (!this.valid()) {
+      this.seekToLast();
+      return;
+    }
+    const k = this.key();
+    if (compareInternalKeysRange(k, 0, k.length, target, 0, target.length) > 0) this.prev();
+  }
+
+  next(): void {
+    this.#data!.next();
+    this.#skipEmptyForward();
+  }
+
+  prev(): void {
+    this.#data!.prev();
+    this.#skipEmptyBackward();
+  }
+
+  key(): Uint8Array {
+    return this.#data!.key();
+  }
+
+  value(): Uint8Array {
+    return this.#data!.value();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#data = undefined;
+    this.#table.close();
+  }
+}
