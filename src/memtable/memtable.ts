@@ -26,6 +26,31 @@ export interface MemTableHit {
 
 const HEAD_BYTES = NODE_FIXED_BYTES + MAX_HEIGHT * 4;
 
+/**
+ * Compares the internal key of `node` with the internal key whose user part is
+ * key[keyStart, keyUserEnd) and whose 8-byte trailer follows it. Written as one small loop
+ * over locals so V8 inlines it into the skiplist searches: inserts do ~37 of these each.
+ */
+function compareNodeTo(u8: Uint8Array, i32: Int32Array, node: number, key: Uint8Array, keyStart: number, keyUserEnd: number): number {
+  const n = node >> 2;
+  const nodeKeyStart = node + NODE_FIXED_BYTES + i32[n + NODE_HEIGHT]! * 4;
+  const nodeUserEnd = nodeKeyStart + i32[n + NODE_KEY_LEN]! - TRAILER_BYTES;
+  const aLen = nodeUserEnd - nodeKeyStart;
+  const bLen = keyUserEnd - keyStart;
+  const len = aLen < bLen ? aLen : bLen;
+  for (let i = 0; i < len; i++) {
+    const d = u8[nodeKeyStart + i]! - key[keyStart + i]!;
+    if (d !== 0) return d;
+  }
+  if (aLen !== bLen) return aLen - bLen;
+  // Equal user keys: the larger trailer (newer sequence) sorts first.
+  for (let i = 7; i >= 0; i--) {
+    const d = key[keyUserEnd + i]! - u8[nodeUserEnd + i]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
 /** Short copies are faster as a loop than through TypedArray.set's native call. */
 function copyBytes(dst: Uint8Array, dstStart: number, src: Uint8Array, srcStart: number, length: number): void {
   if (length > 32) {
@@ -55,8 +80,8 @@ export class MemTable {
   readonly #i32: Int32Array;
   /** Search path of the last insert, reused so inserts allocate nothing. */
   readonly #prev = new Int32Array(MAX_HEIGHT);
-  /** Trailer of the lookup key, reused by get(). */
-  readonly #lookupTrailer = new Uint8Array(TRAILER_BYTES);
+  /** Lookup key (user key + seek trailer), reused by get(). */
+  #lookup = new Uint8Array(64);
   #rng = 0x2545f491;
   /** File number of the WAL holding this memtable's writes (0 when the WAL is off). */
   logNumber = 0;
@@ -185,19 +210,16 @@ export class MemTable {
     return this.#i32[(node >> 2) + NODE_NEXT + level]!;
   }
 
-  /** Compares node's internal key with the internal key at u8[start, end). */
-  #compareNodeToArena(node: number, start: number, end: number): number {
-    const ks = this.#keyStart(node);
-    return compareInternalKeysRange(this.#u8, ks, ks + this.#i32[(node >> 2) + NODE_KEY_LEN]!, this.#u8, start, end);
-  }
-
   /** First node >= the arena key at [start, end); fills `prev` with the path when given. */
   #findGreaterOrEqualNode(start: number, end: number, prev?: Int32Array): number {
+    const u8 = this.#u8;
+    const i32 = this.#i32;
+    const userEnd = end - TRAILER_BYTES;
     let x = HEAD_OFFSET;
-    let level = this.#i32[HDR_MAX_HEIGHT]! - 1;
+    let level = i32[HDR_MAX_HEIGHT]! - 1;
     for (;;) {
-      const next = this.#next(x, level);
-      if (next !== NIL && this.#compareNodeToArena(next, start, end) < 0) {
+      const next = i32[(x >> 2) + NODE_NEXT + level]!;
+      if (next !== NIL && compareNodeTo(u8, i32, next, u8, start, userEnd) < 0) {
         x = next;
       } else {
         if (prev) prev[level] = x;
@@ -207,26 +229,15 @@ export class MemTable {
     }
   }
 
-  /** Compares node's internal key with (userKey, lookup trailer). */
-  #compareNodeToLookup(node: number, userKey: Uint8Array, trailer: Uint8Array): number {
-    const ks = this.#keyStart(node);
-    const userEnd = ks + this.#i32[(node >> 2) + NODE_KEY_LEN]! - TRAILER_BYTES;
-    const c = compareBytesRange(this.#u8, ks, userEnd, userKey, 0, userKey.length);
-    if (c !== 0) return c;
-    for (let i = 7; i >= 0; i--) {
-      const d = trailer[i]! - this.#u8[userEnd + i]!;
-      if (d !== 0) return d;
-    }
-    return 0;
-  }
-
-  /** First node >= (userKey, trailer). */
-  #seekLookup(userKey: Uint8Array, trailer: Uint8Array): number {
+  /** First node >= the internal key in `lookup` (user key followed by its trailer). */
+  #seekLookup(lookup: Uint8Array, userLength: number): number {
+    const u8 = this.#u8;
+    const i32 = this.#i32;
     let x = HEAD_OFFSET;
-    let level = this.#i32[HDR_MAX_HEIGHT]! - 1;
+    let level = i32[HDR_MAX_HEIGHT]! - 1;
     for (;;) {
-      const next = this.#next(x, level);
-      if (next !== NIL && this.#compareNodeToLookup(next, userKey, trailer) < 0) {
+      const next = i32[(x >> 2) + NODE_NEXT + level]!;
+      if (next !== NIL && compareNodeTo(u8, i32, next, lookup, 0, userLength) < 0) {
         x = next;
       } else {
         if (level === 0) return next;
@@ -237,8 +248,12 @@ export class MemTable {
 
   /** The newest entry for `userKey` with sequence <= `seq`, or undefined. */
   get(userKey: Uint8Array, seq: number): MemTableHit | undefined {
-    encodeTrailer(this.#lookupTrailer, 0, seq, KIND_FOR_SEEK);
-    const node = this.#seekLookup(userKey, this.#lookupTrailer);
+    const need = userKey.length + TRAILER_BYTES;
+    if (this.#lookup.length < need) this.#lookup = new Uint8Array(need * 2);
+    const lookup = this.#lookup;
+    lookup.set(userKey, 0);
+    encodeTrailer(lookup, userKey.length, seq, KIND_FOR_SEEK);
+    const node = this.#seekLookup(lookup, userKey.length);
     if (node === NIL) return undefined;
     const ks = this.#keyStart(node);
     const ikeyLen = this.#i32[(node >> 2) + NODE_KEY_LEN]!;
@@ -283,18 +298,13 @@ export class MemTable {
     let level = this.#i32[HDR_MAX_HEIGHT]! - 1;
     for (;;) {
       const next = this.#next(x, level);
-      if (next !== NIL && this.#compareNodeToKey(next, target) < 0) {
+      if (next !== NIL && compareNodeTo(this.#u8, this.#i32, next, target, 0, target.length - TRAILER_BYTES) < 0) {
         x = next;
       } else {
         if (level === 0) return lessThan ? x : next;
         level--;
       }
     }
-  }
-
-  #compareNodeToKey(node: number, ikey: Uint8Array): number {
-    const ks = this.#keyStart(node);
-    return compareInternalKeysRange(this.#u8, ks, ks + this.#i32[(node >> 2) + NODE_KEY_LEN]!, ikey, 0, ikey.length);
   }
 }
 
