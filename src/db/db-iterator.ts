@@ -31,6 +31,11 @@ export class DbIterator implements IterableIterator<Entry> {
   #release: (() => void) | undefined;
   #started = false;
   #done = false;
+  /**
+   * Forward: the user key last returned. Its older versions follow it in the merged stream
+   * and must be skipped on the next call too, not only within one call.
+   */
+  #skip: Uint8Array | undefined;
 
   /** @internal created by Database.iterator(); `release` unpins what the iterator holds. */
   constructor(it: InternalIterator, sequence: number, bounds: IteratorBounds, reverse: boolean, limit: number, release: () => void) {
@@ -124,7 +129,7 @@ export class DbIterator implements IterableIterator<Entry> {
 
   #stepForward(): Entry | undefined {
     const it = this.#it;
-    let skip: Uint8Array | undefined;
+    let skip = this.#skip;
     while (it.valid()) {
       const k = it.key();
       const end = k.length - TRAILER_BYTES;
@@ -141,8 +146,9 @@ export class DbIterator implements IterableIterator<Entry> {
       skip = k.slice(0, end);
       if (kind === ValueKind.Value) {
         const value = it.value().slice();
+        this.#skip = skip;
         it.next();
-        return [skip, value];
+        return [skip.slice(), value]; // a copy: the caller may modify the key it gets
       }
       if (kind !== ValueKind.Deletion) throw unsupportedKind(kind);
       it.next();
