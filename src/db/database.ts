@@ -226,9 +226,12 @@ export class Database {
     const versions = this.#versions;
     const edit = new VersionEdit();
     if (existed) {
-      const logs = this.#fs.list(this.location)
-        .map(parseFileName)
-        .filter((p): p is NonNullable<typeof p> => p !== undefined && p.kind === 'log')
+      const found = this.#fs.list(this.location).map(parseFileName).filter((p): p is NonNullable<typeof p> => p !== undefined);
+      // A crashed writer (ours or LevelDB) can leave a table no MANIFEST names; reusing its
+      // number would leave two files (NNN.ldb and NNN.sst) claiming one number (invariant I1).
+      for (const p of found) versions.markFileNumberUsed(p.number);
+      const logs = found
+        .filter((p) => p.kind === 'log')
         .map((p) => p.number)
         .filter((n) => n >= versions.logNumber || n === versions.prevLogNumber)
         .sort((a, b) => a - b);
@@ -280,6 +283,8 @@ export class Database {
     const file = new BufferedWritableFile(this.#fs.openWritable(logFileName(this.location, logNumber)), this.#options.walBufferSize);
     this.#walFile = file;
     this.#wal = new WalWriter(file);
+    // Syncing the WAL's bytes is worthless after power loss unless its name is durable too.
+    this.#fs.syncDir(this.location);
   }
 
   // ---------------------------------------------------------------- write path
@@ -412,6 +417,9 @@ export class Database {
     if (this.#backgroundError) throw this.#backgroundError;
     const logNumber = this.#versions.newFileNumber();
     if (this.#wal !== undefined) {
+      // Later syncs cover only the new WAL: sync this one now, or a crash could keep a synced
+      // write and lose earlier acknowledged ones (a hole in the history).
+      this.#wal.sync();
       this.#wal.close();
       this.#openWal(logNumber);
     }
