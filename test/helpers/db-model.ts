@@ -23,11 +23,18 @@ export const keyIndexArb = fc.integer({ min: 0, max: KEY_POOL.length - 1 });
 
 export const keyOf = (i: number): Uint8Array => new Uint8Array(Buffer.from(KEY_POOL[i]!, 'hex'));
 
+/** n bytes of `b`, printed as `filled(n, b)` in counterexamples instead of n numbers. */
+export function filled(n: number, b: number): Uint8Array {
+  const v = new Uint8Array(n).fill(b);
+  Object.defineProperty(v, fc.toStringMethod, { value: () => `filled(${n}, ${b})` });
+  return v;
+}
+
 /** Mostly small values, sometimes a few hundred bytes, rarely larger than a 4 KiB write buffer. */
 export const valueArb: fc.Arbitrary<Uint8Array> = fc.oneof(
   { weight: 8, arbitrary: fc.uint8Array({ maxLength: 24 }) },
-  { weight: 4, arbitrary: fc.integer({ min: 100, max: 700 }).chain((n) => fc.integer({ min: 0, max: 255 }).map((b) => new Uint8Array(n).fill(b))) },
-  { weight: 1, arbitrary: fc.integer({ min: 4000, max: 9000 }).map((n) => new Uint8Array(n).fill(n & 0xff)) },
+  { weight: 4, arbitrary: fc.tuple(fc.integer({ min: 100, max: 700 }), fc.integer({ min: 0, max: 255 })).map(([n, b]) => filled(n, b)) },
+  { weight: 1, arbitrary: fc.integer({ min: 4000, max: 9000 }).map((n) => filled(n, n & 0xff)) },
 );
 
 export type Model = Map<string, Uint8Array>;
