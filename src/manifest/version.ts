@@ -8,9 +8,11 @@
 import { compareBytesRange } from '../base/comparator.js';
 import { AssertionError } from '../base/errors.js';
 import { TRAILER_BYTES, compareInternalKeys } from '../base/internal-key.js';
+import { NUM_LEVELS } from './format.js';
 import type { FileMetaData, VersionEdit } from './version-edit.js';
 
-export const NUM_LEVELS = 7;
+export { NUM_LEVELS };
+
 
 function compareUserParts(a: Uint8Array, b: Uint8Array): number {
   return compareBytesRange(a, 0, a.length - TRAILER_BYTES, b, 0, b.length - TRAILER_BYTES);
