@@ -15,6 +15,7 @@ import type { FileSystem } from '../fs/file-system.js';
 import { LogReader } from '../record/log-reader.js';
 import { LogWriter } from '../record/log-writer.js';
 import { currentFileName, manifestFileName } from './filenames.js';
+import { isTornTail } from './torn-tail.js';
 import { Version } from './version.js';
 import { VersionEdit } from './version-edit.js';
 
@@ -79,7 +80,16 @@ export class VersionSet {
     if (!this.#fs.exists(manifestPath)) {
       throw new CorruptionError(`CURRENT names ${manifestName}, which does not exist`, { file: currentPath });
     }
-    const reader = new LogReader(this.#fs.readFile(manifestPath), manifestPath, { mode: 'tolerateCorruptedTailRecords' });
+    const data = this.#fs.readFile(manifestPath);
+    const reader = new LogReader(data, manifestPath, {
+      mode: 'tolerateCorruptedTailRecords',
+      // Only a torn last write may be dropped: anything else loses acknowledged edits.
+      onDrop: (region) => {
+        if (!isTornTail(data, region.offset)) {
+          throw new CorruptionError(`MANIFEST record damaged (${region.reason})`, { file: manifestPath, offset: region.offset });
+        }
+      },
+    });
     let version = Version.empty();
     let sawComparator = false;
     let sawNextFile = false;
