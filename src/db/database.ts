@@ -458,7 +458,9 @@ export class Database {
       if (result.error) throw new IoError(`flush of memtable to table ${result.fileNumber} failed: ${result.error.message}`, undefined);
       this.#installFlush(job, result);
     } catch (err) {
-      this.#pendingOutputs.delete(result.fileNumber);
+      // A failed MANIFEST write may still have reached the file: the table stays protected
+      // until the next open, which deletes it if no durable edit names it.
+      if (result.error) this.#pendingOutputs.delete(result.fileNumber);
       this.#setBackgroundError(err);
       return;
     }
