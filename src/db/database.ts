@@ -355,15 +355,19 @@ export class Database {
     const seq = this.#versions.lastSequence + 1;
     batch.setSequence(seq);
     if (this.#wal !== undefined) {
-      this.#wal.add(batch);
-      this.#counters.walBytes += batch.byteSize;
-      if (sync === true) {
-        this.#wal.sync();
-        this.#counters.walSyncs++;
-      } else if (this.#options.walFlushPolicy === 'everyWrite') {
-        this.#walFile!.flushBuffer();
-      } else {
-        this.#scheduleWalFlush();
+      try {
+        this.#wal.add(batch);
+        this.#counters.walBytes += batch.byteSize;
+        if (sync === true) {
+          this.#wal.sync();
+          this.#counters.walSyncs++;
+        } else if (this.#options.walFlushPolicy === 'everyWrite') {
+          this.#walFile!.flushBuffer();
+        } else {
+          this.#scheduleWalFlush();
+        }
+      } catch (err) {
+        throw this.#walFailed(err);
       }
     }
     this.#applyToMemtable(batch, seq);
@@ -376,6 +380,16 @@ export class Database {
     batch.forEachRaw((kind, rep, ks, ke, vs, ve) => {
       mem.addFrom(seq++, kind, rep, ks, ke, rep, vs, ve);
     });
+  }
+
+  /**
+   * After a failed WAL write or sync the log's contents are unknown (the buffered file drops
+   * what it could not write; an fsync error may have lost dirty pages): acknowledging later
+   * writes could leave a synced write behind lost ones. Writes stop, as in RocksDB.
+   */
+  #walFailed(err: unknown): unknown {
+    this.#setBackgroundError(err);
+    return err;
   }
 
   #scheduleWalFlush(): void {
@@ -419,9 +433,13 @@ export class Database {
     if (this.#wal !== undefined) {
       // Later syncs cover only the new WAL: sync this one now, or a crash could keep a synced
       // write and lose earlier acknowledged ones (a hole in the history).
-      this.#wal.sync();
-      this.#wal.close();
-      this.#openWal(logNumber);
+      try {
+        this.#wal.sync();
+        this.#wal.close();
+        this.#openWal(logNumber);
+      } catch (err) {
+        throw this.#walFailed(err);
+      }
     }
     this.#imm.push(this.#mem);
     this.#frozenCount++;
@@ -665,7 +683,11 @@ export class Database {
   async sync(): Promise<void> {
     this.#checkWritable();
     if (this.#wal === undefined) return;
-    this.#wal.sync();
+    try {
+      this.#wal.sync();
+    } catch (err) {
+      throw this.#walFailed(err);
+    }
     this.#counters.walSyncs++;
   }
 
