@@ -11,6 +11,7 @@ import {
   KIND_FOR_SEEK, TRAILER_BYTES, ValueKind, compareInternalKeysRange, decodeTrailerSequence, encodeTrailer,
 } from '../base/internal-key.js';
 import type { InternalIterator } from '../base/iterator.js';
+import type { RangeTombstone } from '../base/range-tombstone.js';
 import {
   ARENA_HEADER_BYTES, BRANCHING, HDR_ENTRY_COUNT, HDR_MAX_HEIGHT, HDR_USED_BYTES, HEAD_OFFSET, MAX_HEIGHT, NIL,
   NODE_FIXED_BYTES, NODE_HEIGHT, NODE_KEY_LEN, NODE_NEXT, NODE_VALUE_LEN,
@@ -87,6 +88,11 @@ export class MemTable {
   logNumber = 0;
   /** Number of live readers (iterators) pinning this memtable. */
   refs = 0;
+  /**
+   * Range tombstones added to this memtable (main thread only). They are also skiplist entries
+   * of kind RangeDeletion (key = start, value = end), which is how a flush worker sees them.
+   */
+  readonly rangeTombstones: RangeTombstone[] = [];
 
   private constructor(buffer: SharedArrayBuffer, fresh: boolean) {
     this.buffer = buffer;
@@ -186,6 +192,11 @@ export class MemTable {
     encodeTrailer(this.#u8, keyStartInArena + keyLength, seq, kind);
     copyBytes(this.#u8, keyStartInArena + ikeyLen, valueSrc, valueStart, valueLength);
     const keyStart2 = keyStartInArena;
+    if (kind === ValueKind.RangeDeletion) {
+      this.rangeTombstones.push({
+        start: keySrc.slice(keyStart, keyEnd), end: valueSrc.slice(valueStart, valueEnd), seq,
+      });
+    }
 
     this.#findGreaterOrEqualNode(keyStart2, keyStart2 + ikeyLen, this.#prev);
     let maxHeight = this.#i32[HDR_MAX_HEIGHT]!;
@@ -246,25 +257,48 @@ export class MemTable {
     }
   }
 
-  /** The newest entry for `userKey` with sequence <= `seq`, or undefined. */
+  /**
+   * The newest point entry (value, deletion or merge operand) for `userKey` with sequence
+   * <= `seq`, or undefined. Range-deletion entries are skipped: reads consult them separately.
+   */
   get(userKey: Uint8Array, seq: number): MemTableHit | undefined {
     const need = userKey.length + TRAILER_BYTES;
     if (this.#lookup.length < need) this.#lookup = new Uint8Array(need * 2);
     const lookup = this.#lookup;
     lookup.set(userKey, 0);
     encodeTrailer(lookup, userKey.length, seq, KIND_FOR_SEEK);
-    const node = this.#seekLookup(lookup, userKey.length);
-    if (node === NIL) return undefined;
-    const ks = this.#keyStart(node);
-    const ikeyLen = this.#i32[(node >> 2) + NODE_KEY_LEN]!;
-    const userEnd = ks + ikeyLen - TRAILER_BYTES;
-    if (compareBytesRange(this.#u8, ks, userEnd, userKey, 0, userKey.length) !== 0) return undefined;
-    const valueLen = this.#i32[(node >> 2) + NODE_VALUE_LEN]!;
-    return {
-      kind: this.#u8[userEnd]! as ValueKind,
-      sequence: decodeTrailerSequence(this.#u8, userEnd),
-      value: this.#u8.slice(ks + ikeyLen, ks + ikeyLen + valueLen),
-    };
+    for (let node = this.#seekLookup(lookup, userKey.length); node !== NIL; node = this.#next(node, 0)) {
+      const ks = this.#keyStart(node);
+      const ikeyLen = this.#i32[(node >> 2) + NODE_KEY_LEN]!;
+      const userEnd = ks + ikeyLen - TRAILER_BYTES;
+      if (compareBytesRange(this.#u8, ks, userEnd, userKey, 0, userKey.length) !== 0) return undefined;
+      const kind = this.#u8[userEnd]! as ValueKind;
+      if (kind === ValueKind.RangeDeletion) continue;
+      const valueLen = this.#i32[(node >> 2) + NODE_VALUE_LEN]!;
+      return {
+        kind,
+        sequence: decodeTrailerSequence(this.#u8, userEnd),
+        value: this.#u8.slice(ks + ikeyLen, ks + ikeyLen + valueLen),
+      };
+    }
+    return undefined;
+  }
+
+  /** @internal every entry of `userKey` visible at `seq`, newest first (merge resolution). */
+  versionsOf(userKey: Uint8Array, seq: number): MemTableHit[] {
+    const out: MemTableHit[] = [];
+    const it = this.iterator();
+    const lookup = new Uint8Array(userKey.length + TRAILER_BYTES);
+    lookup.set(userKey);
+    encodeTrailer(lookup, userKey.length, seq, KIND_FOR_SEEK);
+    for (it.seek(lookup); it.valid(); it.next()) {
+      const k = it.key();
+      const end = k.length - TRAILER_BYTES;
+      if (compareBytesRange(k, 0, end, userKey, 0, userKey.length) !== 0) break;
+      const kind = k[end]! as ValueKind;
+      if (kind !== ValueKind.RangeDeletion) out.push({ kind, sequence: decodeTrailerSequence(k, end), value: it.value().slice() });
+    }
+    return out;
   }
 
   iterator(): MemTableIterator {

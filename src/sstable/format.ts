@@ -19,6 +19,8 @@ export const MAX_BLOCK_HANDLE_BYTES = 20;
 
 export const FULL_FILTER_META_NAME = 'fullfilter.lsm-state.Bloom1';
 export const PROPERTIES_META_NAME = 'rocksdb.properties';
+/** RocksDB's range-deletion block: key (start, seq, RangeDeletion) → end user key. */
+export const RANGE_DEL_META_NAME = 'rocksdb.range_del';
 /** LevelDB's own per-2KiB filter block, recognised (and ignored) when reading its tables. */
 export const LEVELDB_FILTER_PREFIX = 'filter.';
 

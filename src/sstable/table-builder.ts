@@ -12,7 +12,7 @@ import { shortSuccessor, shortestSeparator, compareBytes } from '../base/compara
 import { crc32c, maskCrc } from '../base/crc32c.js';
 import { assert } from '../base/errors.js';
 import {
-  TRAILER_BYTES, ValueKind, compareInternalKeys, decodeTrailerSequence,
+  MAX_SEQUENCE, TRAILER_BYTES, ValueKind, compareInternalKeys, decodeTrailerSequence, makeInternalKey,
 } from '../base/internal-key.js';
 import type { WritableFile } from '../fs/file-system.js';
 import { BlockBuilder } from './block-builder.js';
@@ -21,8 +21,9 @@ import { BloomFilterBuilder } from './bloom-filter.js';
 import { CompressionType, codecFor, compressionName } from './compression.js';
 import {
   BLOCK_TRAILER_BYTES, FOOTER_BYTES, FOOTER_HANDLES_BYTES, FULL_FILTER_META_NAME, MAX_BLOCK_HANDLE_BYTES,
-  PROPERTIES_META_NAME, PROP, TABLE_MAGIC_HI, TABLE_MAGIC_LO,
+  PROPERTIES_META_NAME, PROP, RANGE_DEL_META_NAME, TABLE_MAGIC_HI, TABLE_MAGIC_LO,
 } from './format.js';
+import type { RangeTombstone } from '../base/range-tombstone.js';
 import type { TableProperties } from './table-properties.js';
 import { encodeProperties } from './table-properties.js';
 
@@ -63,6 +64,7 @@ export class TableBuilder {
   #smallest: Uint8Array | undefined;
   #pendingHandle: BlockHandle | undefined;
   #finished = false;
+  readonly #rangeTombstones: RangeTombstone[] = [];
   readonly #props: TableProperties;
 
   constructor(file: WritableFile, options: TableBuilderOptions) {
@@ -121,6 +123,16 @@ export class TableBuilder {
     if (this.#filter && (p.numEntries === 1 || !sameUserKey(ikey, this.#lastKey))) {
       this.#filter.addKeyRange(ikey, 0, userLength);
     }
+  }
+
+  /** Records a range tombstone for the range-deletion meta block (any order). */
+  addRangeTombstone(t: RangeTombstone): void {
+    assert(!this.#finished, 'addRangeTombstone after finish');
+    this.#rangeTombstones.push({ start: t.start.slice(), end: t.end.slice(), seq: t.seq });
+    const p = this.#props;
+    p.numRangeDeletions++;
+    if (t.seq < p.smallestSeqno) p.smallestSeqno = t.seq;
+    if (t.seq > p.largestSeqno) p.largestSeqno = t.seq;
   }
 
   /** A short internal key k with last <= k < next (LevelDB's FindShortestSeparator). */
@@ -184,7 +196,7 @@ export class TableBuilder {
   /** Writes filter, properties, metaindex, index and footer. Requires: at least one entry. */
   finish(): TableBuildResult {
     assert(!this.#finished, 'finish twice');
-    assert(this.#props.numEntries > 0, 'a table needs at least one entry');
+    assert(this.#props.numEntries > 0 || this.#rangeTombstones.length > 0, 'a table needs at least one entry');
     this.#flushDataBlock();
     this.#finished = true;
     const meta = new BlockBuilder(1);
@@ -198,6 +210,8 @@ export class TableBuilder {
       this.#addIndexEntry(withSeparatorSuccessor(this.#lastKey), this.#pendingHandle);
       this.#pendingHandle = undefined;
     }
+    const rangeDel = this.#rangeDeletionBlock();
+    if (rangeDel !== undefined) metaEntries.push([RANGE_DEL_META_NAME, this.#writeRawBlock(rangeDel, CompressionType.None)]);
     const index = this.#index.finish();
     this.#props.indexBytes = index.length;
     metaEntries.push([PROPERTIES_META_NAME, this.#writeRawBlock(encodeProperties(this.#props), CompressionType.None)]);
@@ -210,7 +224,34 @@ export class TableBuilder {
     const indexHandle = this.#writeBlock(index, CompressionType.None);
     this.#writeFooter(metaHandle, indexHandle);
     this.#drain();
-    return { fileSize: this.#offset, smallest: this.#smallest!, largest: this.#lastKey, properties: this.#props };
+    const { smallest, largest } = this.#bounds();
+    return { fileSize: this.#offset, smallest, largest, properties: this.#props };
+  }
+
+  #rangeDeletionBlock(): Uint8Array | undefined {
+    if (this.#rangeTombstones.length === 0) return undefined;
+    const entries = this.#rangeTombstones.map((t) => ({ key: makeInternalKey(t.start, t.seq, ValueKind.RangeDeletion), end: t.end }));
+    entries.sort((a, b) => compareInternalKeys(a.key, b.key));
+    const block = new BlockBuilder(1);
+    for (const e of entries) block.add(e.key, e.end);
+    return block.finish().slice();
+  }
+
+  /**
+   * Smallest and largest internal keys, widened to cover range tombstones. A tombstone's end is
+   * exclusive: its bound is the sentinel (end, MAX_SEQUENCE, RangeDeletion), which sorts before
+   * every real entry of `end`, so the next file of a level may start at that user key.
+   */
+  #bounds(): { smallest: Uint8Array; largest: Uint8Array } {
+    let smallest = this.#smallest;
+    let largest: Uint8Array | undefined = this.#props.numEntries > 0 ? this.#lastKey : undefined;
+    for (const t of this.#rangeTombstones) {
+      const lo = makeInternalKey(t.start, t.seq, ValueKind.RangeDeletion);
+      const hi = makeInternalKey(t.end, MAX_SEQUENCE, ValueKind.RangeDeletion);
+      if (smallest === undefined || compareInternalKeys(lo, smallest) < 0) smallest = lo;
+      if (largest === undefined || compareInternalKeys(hi, largest) > 0) largest = hi;
+    }
+    return { smallest: smallest!, largest: largest! };
   }
 
   #writeFooter(metaHandle: BlockHandle, indexHandle: BlockHandle): void {

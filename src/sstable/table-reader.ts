@@ -18,8 +18,9 @@ import { BloomFilter } from './bloom-filter.js';
 import { CompressionType, codecFor } from './compression.js';
 import {
   BLOCK_TRAILER_BYTES, FOOTER_BYTES, FOOTER_HANDLES_BYTES, FULL_FILTER_META_NAME, PROPERTIES_META_NAME,
-  TABLE_MAGIC_HI, TABLE_MAGIC_LO,
+  RANGE_DEL_META_NAME, TABLE_MAGIC_HI, TABLE_MAGIC_LO,
 } from './format.js';
+import type { RangeTombstone } from '../base/range-tombstone.js';
 import { type TableProperties, decodeProperties } from './table-properties.js';
 
 export interface TableReaderOptions {
@@ -40,6 +41,8 @@ export class TableReader {
   readonly path: string;
   readonly fileSize: number;
   readonly properties: Partial<TableProperties>;
+  /** Range tombstones of the table (read at open: tables hold few). */
+  readonly rangeTombstones: readonly RangeTombstone[];
   readonly #file: RandomAccessFile;
   readonly #cache: BlockCache;
   readonly #cacheId: number;
@@ -64,6 +67,7 @@ export class TableReader {
     const meta = this.#readMeta(metaHandle);
     this.#filter = meta.filter;
     this.properties = meta.properties;
+    this.rangeTombstones = meta.rangeTombstones;
   }
 
   static open(fs: FileSystem, path: string, options: TableReaderOptions): TableReader {
@@ -98,18 +102,33 @@ export class TableReader {
     }
   }
 
-  #readMeta(handle: BlockHandle): { filter: BloomFilter | undefined; properties: Partial<TableProperties> } {
+  #readMeta(handle: BlockHandle): { filter: BloomFilter | undefined; properties: Partial<TableProperties>; rangeTombstones: RangeTombstone[] } {
     const meta = this.#readBlock(handle, false);
     const it = meta.iterator(compareBytesRange);
     let filter: BloomFilter | undefined;
     let properties: Partial<TableProperties> = {};
+    let rangeTombstones: RangeTombstone[] = [];
     for (it.seekToFirst(); it.valid(); it.next()) {
       const name = decoder.decode(it.key());
       const h = decodeBlockHandle(it.value(), { pos: 0 });
       if (name === FULL_FILTER_META_NAME) filter = new BloomFilter(this.#readBlockContents(h).slice());
       else if (name === PROPERTIES_META_NAME) properties = decodeProperties(this.#readBlockContents(h).slice(), this.path, h.offset);
+      else if (name === RANGE_DEL_META_NAME) rangeTombstones = this.#readRangeTombstones(h);
     }
-    return { filter, properties };
+    return { filter, properties, rangeTombstones };
+  }
+
+  #readRangeTombstones(handle: BlockHandle): RangeTombstone[] {
+    const block = new Block(this.#readBlockContents(handle).slice(), this.path, handle.offset);
+    const it = block.iterator(compareInternalKeysRange);
+    const out: RangeTombstone[] = [];
+    for (it.seekToFirst(); it.valid(); it.next()) {
+      const k = it.key();
+      const end = k.length - TRAILER_BYTES;
+      if (end < 0 || k[end] !== ValueKind.RangeDeletion) throw this.#corrupt('bad entry in range-deletion block', handle.offset);
+      out.push({ start: k.slice(0, end), end: it.value().slice(), seq: decodeTrailerSequence(k, end) });
+    }
+    return out;
   }
 
   /**
