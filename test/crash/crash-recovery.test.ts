@@ -34,6 +34,7 @@ type Step =
   | { t: 'sync' }
   | { t: 'flush' }
   | { t: 'tick' }
+  | { t: 'reopen' }
   | { t: 'crash' };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
@@ -50,6 +51,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ t: 'sync' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'flush' as const }) },
   { weight: 3, arbitrary: fc.constant({ t: 'tick' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'reopen' as const }) },
   { weight: 2, arbitrary: fc.constant({ t: 'crash' as const }) },
 );
 
@@ -74,7 +76,9 @@ function apply(model: Model, step: Step): Model {
   return next;
 }
 
-async function execute(db: Database, step: Step, wal: boolean): Promise<boolean> {
+/** Runs one step on `h.db` (reopen replaces it); returns true when the step makes its state durable. */
+async function execute(h: { db: Database; fs: CrashFs }, step: Step, wal: boolean): Promise<boolean> {
+  const { db } = h;
   const sync = 'sync' in step && typeof step.sync === 'boolean' ? { sync: step.sync } : undefined;
   switch (step.t) {
     case 'put':
@@ -98,6 +102,11 @@ async function execute(db: Database, step: Step, wal: boolean): Promise<boolean>
     case 'tick':
       await new Promise((r) => setImmediate(r));
       return false;
+    case 'reopen':
+      // A clean close syncs the WAL (or, without one, flushes): everything is durable.
+      await db.close();
+      h.db = await Database.open('/db', baseOptions(h.fs, wal));
+      return true;
     case 'crash':
       return false;
   }
@@ -124,7 +133,7 @@ async function runWorkload(
   fs.hook = (phase, event, path) => {
     if (phase === 'before' && wanted.has(fs.events)) take(`crash before ${event} ${path} (event ${fs.events})`);
   };
-  const db = await Database.open('/db', baseOptions(fs, wal));
+  const h = { db: await Database.open('/db', baseOptions(fs, wal)), fs };
   try {
     for (const [i, step] of steps.entries()) {
       label = `step ${i} (${step.t})`;
@@ -134,7 +143,7 @@ async function runWorkload(
       }
       const next = apply(states[states.length - 1]!, step);
       newest = states.length;
-      const synced = await execute(db, step, wal);
+      const synced = await execute(h, step, wal);
       states.push(next);
       if (synced) durable = states.length - 1;
     }
@@ -142,7 +151,7 @@ async function runWorkload(
     captures.push({ fs: mem.crashClone(rng === undefined ? {} : { keepUnsyncedFraction: (n) => rng.nextInt(n) }), s: durable, c: states.length - 1, label: 'crash at the end' });
   } finally {
     fs.hook = undefined;
-    await db.close();
+    await h.db.close();
   }
   return { captures, states, events: fs.events };
 }
@@ -199,17 +208,41 @@ const workloadArb = fc.record({
   /** Where to crash inside the engine's file operations, as fractions of all of them. */
   crashAt: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 4 }),
   torn: fc.option(fc.integer(), { nil: undefined }),
+  /** Crash again while recovering from each crash, this far into recovery's file operations. */
+  recrash: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
 });
+
+/** The image a second crash leaves, taken `where` (a fraction) into opening and closing `fs`. */
+async function crashDuringRecovery(fs: MemFileSystem, wal: boolean, where: number): Promise<MemFileSystem> {
+  const counting = new CrashFs(fs.clone());
+  await (await Database.open('/db', baseOptions(counting, wal))).close();
+  const target = 1 + Math.min(counting.events - 1, Math.floor(where * counting.events));
+  const live = new CrashFs(fs.clone());
+  let crashed: MemFileSystem | undefined;
+  live.hook = (phase) => {
+    if (phase === 'before' && live.events === target && crashed === undefined) crashed = live.inner.crashClone();
+  };
+  await (await Database.open('/db', baseOptions(live, wal))).close();
+  return crashed ?? live.inner.crashClone();
+}
 
 /**
  * Runs the workload once to count its file-system events (it is deterministic), then again with
  * crash clones at the chosen events and at its explicit crash steps, and verifies every clone.
  */
-async function crashAndVerify(w: { steps: Step[]; crashAt: number[]; torn: number | undefined }, wal: boolean): Promise<void> {
+async function crashAndVerify(
+  w: { steps: Step[]; crashAt: number[]; torn: number | undefined; recrash: number | undefined }, wal: boolean,
+): Promise<void> {
   const { events } = await runWorkload(w.steps, [], undefined, wal);
   const at = w.crashAt.map((f) => 1 + Math.min(events - 1, Math.floor(f * events)));
   const { captures, states } = await runWorkload(w.steps, at, w.torn, wal);
-  for (const cap of captures) await verifyCapture(cap, states, wal);
+  for (const cap of captures) {
+    if (w.recrash !== undefined) {
+      const again = await crashDuringRecovery(cap.fs, wal, w.recrash);
+      await verifyCapture({ ...cap, fs: again, label: `${cap.label}, then a crash ${w.recrash} into recovery` }, states, wal);
+    }
+    await verifyCapture(cap, states, wal);
+  }
 }
 
 describe('crash recovery (random workloads)', () => {
@@ -337,6 +370,41 @@ describe('corruption is reported, never returned as data', () => {
         }
       }),
       fcParams(20, 500),
+    );
+  });
+
+  it('a flipped byte anywhere in a table: every read returns the written value or throws LSM_CORRUPTION naming the file', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('none' as const, 'lz4' as const), fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), fc.integer({ min: 1, max: 255 }), async (compression, where, mask) => {
+        const { fs, model } = await populated(compression, 2);
+        const [table] = tableNames(fs);
+        fs.corrupt(`/db/${table!}`, Math.floor(where * fs.fileSize(`/db/${table!}`)), mask);
+        const db = await Database.open('/db', { fileSystem: fs });
+        try {
+          for (const [k, v] of model) {
+            try {
+              const got = db.get(new Uint8Array(Buffer.from(k, 'hex')));
+              expect(got === undefined ? undefined : hex(got)).toBe(hex(v));
+            } catch (err) {
+              expect(CorruptionError.is(err), String(err)).toBe(true);
+              expect((err as Error).message).toContain(table);
+            }
+          }
+          for (const reverse of [false, true]) {
+            try {
+              const got = [...db.iterator({ reverse })].map(([k, v]) => [hex(k), hex(v)]);
+              const want = [...model].map(([k, v]) => [k, hex(v)]).sort((a, b) => Buffer.compare(Buffer.from(a[0]!, 'hex'), Buffer.from(b[0]!, 'hex')));
+              expect(got).toEqual(reverse ? want.reverse() : want);
+            } catch (err) {
+              expect(CorruptionError.is(err), String(err)).toBe(true);
+              expect((err as Error).message).toContain(table);
+            }
+          }
+        } finally {
+          await db.close();
+        }
+      }),
+      fcParams(30, 1000),
     );
   });
 
