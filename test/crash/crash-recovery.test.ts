@@ -2,15 +2,17 @@
  * Crash recovery on MemFileSystem: random workloads with synced and unsynced writes, crashes
  * (crashClone, optionally keeping a random torn prefix of unsynced bytes) at random points,
  * including inside the engine's own file operations (mid-flush, between a table's sync and the
- * MANIFEST edit, while CURRENT is replaced). Then corruption (data block, CURRENT, MANIFEST,
- * missing table) and injected I/O faults.
+ * MANIFEST edit, while CURRENT is replaced, during a clean reopen), and optionally a second
+ * crash during recovery from the first. Then corruption (data block, any table byte, CURRENT,
+ * MANIFEST, missing table) and injected I/O faults.
  *
  * What a crash may lose. Let the history be the model states s_0 (empty), s_1, ... where s_i is
- * the state after the i-th workload step. A step that completes a sync (a write with
- * { sync: true }, `await db.sync()`, or `await db.flush()`) makes its state durable: call the
- * index of the last such state S. A crash taken during step c (or between steps c and c+1) may
- * keep any later write up to s_c. So after recovery, for every key, its value (or absence) must
- * equal s_t(key) for some t with S <= t <= c, and no key outside the workload's keys may exist.
+ * the state after the i-th workload step. A step that completes a sync (with the WAL: a write
+ * with { sync: true } or `await db.sync()`; always: `await db.flush()` and a clean close) makes
+ * its state durable: call the index of the last such state S. A crash taken during step c (or
+ * between steps c and c+1) may keep any later write up to s_c. So after recovery, for every
+ * key, its value (or absence) must equal s_t(key) for some t with S <= t <= c, and no key
+ * outside the workload's keys may exist.
  * Stronger, and also checked: the whole database equals one s_t with S <= t <= c (recovery
  * yields a prefix of the history, so batches are atomic and no write survives an earlier one it
  * followed).
