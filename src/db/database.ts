@@ -13,9 +13,12 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { CorruptionError, ClosedError, IoError, LsmError, assert } from '../base/errors.js';
 import { compareBytesRange } from '../base/comparator.js';
-import { KIND_FOR_SEEK, TRAILER_BYTES, ValueKind, encodeTrailer } from '../base/internal-key.js';
+import {
+  KIND_FOR_SEEK, MAX_SEQUENCE, TRAILER_BYTES, ValueKind, decodeTrailerSequence, encodeTrailer,
+} from '../base/internal-key.js';
 import type { InternalIterator } from '../base/iterator.js';
 import { LevelIterator } from '../compaction/level-iterator.js';
+import type { MergeOperator } from '../compaction/merge-operator.js';
 import { MergingIterator } from '../compaction/merging-iterator.js';
 import { BufferedWritableFile } from '../fs/buffered-writable-file.js';
 import type { FileLock, FileSystem } from '../fs/file-system.js';
@@ -26,7 +29,9 @@ import type { Version } from '../manifest/version.js';
 import { VersionEdit, type FileMetaData } from '../manifest/version-edit.js';
 import { VersionSet } from '../manifest/version-set.js';
 import { MAX_HEIGHT, NODE_FIXED_BYTES } from '../memtable/format.js';
-import { MemTable } from '../memtable/memtable.js';
+import { MemTable, type MemTableHit } from '../memtable/memtable.js';
+import type { TableHit } from '../sstable/table-reader.js';
+import type { FragmentedRangeTombstones } from '../base/range-tombstone.js';
 import { BlockCache } from '../sstable/block-cache.js';
 import { compressionTypeFromName, loadCodecs } from '../sstable/compression.js';
 import type { TableBuilderOptions } from '../sstable/table-builder.js';
@@ -35,8 +40,13 @@ import { replayWal } from '../wal/wal-replay.js';
 import { WriteBatch } from '../wal/write-batch.js';
 import { DbIterator, type IteratorBounds, checkBounds } from './db-iterator.js';
 import type { FlushJobResult, FlushJobSpec } from './flush-job.js';
+import type { CompactionJobResult } from '../compaction/compaction-job.js';
 import { runFlushJob } from './flush-job.js';
-import { InlineJobRunner, type JobRunner, WorkerJobRunner } from './job-runner.js';
+import { CompactionManager, type CompactionCounters, type CompactionHost } from './compaction-manager.js';
+import { type UserFunctions, resolveUserFunctions } from './user-functions.js';
+import { InlineJobRunner, type JobResult, type JobRunner, WorkerJobRunner } from './job-runner.js';
+import { RangeTombstoneIndex } from './range-tombstone-index.js';
+import { type VisibleVersion, resolveValue } from './value-resolver.js';
 import { type DatabaseOptions, type ResolvedOptions, compressionForLevel, resolveOptions } from './options.js';
 import { Snapshot } from './snapshot.js';
 import { TableCache } from './table-cache.js';
@@ -61,6 +71,8 @@ export interface LevelStats {
   level: number;
   files: number;
   bytes: number;
+  /** Compaction score (>= 1: the level needs compaction). */
+  score: number;
 }
 
 export interface DatabaseStats {
@@ -69,7 +81,13 @@ export interface DatabaseStats {
   memtable: { activeBytes: number; activeEntries: number; immutableCount: number; immutableBytes: number };
   blockCache: ReturnType<BlockCache['stats']>;
   flush: { count: number; bytesWritten: number; entriesWritten: number };
+  compaction: CompactionCounters & { running: number; pendingBytes: number; style: 'leveled' | 'universal' };
   wal: { enabled: boolean; bytesWritten: number; syncs: number };
+  /** User bytes written (keys + values + batch framing). */
+  ingestBytes: number;
+  /** (flush + compaction bytes written) / bytes ingested. */
+  writeAmplification: number;
+  /** Memtable stalls (maxWriteBufferNumber); compaction stalls are in `compaction`. */
   stalls: { count: number; micros: number };
   liveSnapshots: number;
   openIterators: number;
@@ -115,7 +133,11 @@ export class Database {
   readonly #blockCache: BlockCache;
   readonly #tableCache: TableCache;
   readonly #lock: FileLock;
-  readonly #runner: JobRunner;
+  readonly #flushRunner: JobRunner;
+  readonly #compactionRunner: JobRunner;
+  readonly #compactions: CompactionManager;
+  readonly #tombstoneIndex: RangeTombstoneIndex;
+  readonly #mergeOperator: MergeOperator | undefined;
   readonly #builderOptions: TableBuilderOptions;
   /** Unique id of this database (RocksDB's IDENTITY file): checkpoints name files by it. */
   readonly id: string;
@@ -144,10 +166,10 @@ export class Database {
   #closing: Promise<void> | undefined;
 
   readonly #counters = {
-    flushes: 0, flushBytes: 0, flushEntries: 0, walBytes: 0, walSyncs: 0, stalls: 0, stallMicros: 0,
+    flushes: 0, flushBytes: 0, flushEntries: 0, walBytes: 0, walSyncs: 0, stalls: 0, stallMicros: 0, ingestBytes: 0,
   };
 
-  private constructor(dir: string, options: ResolvedOptions, versions: VersionSet, lock: FileLock, id: string) {
+  private constructor(dir: string, options: ResolvedOptions, versions: VersionSet, lock: FileLock, id: string, functions: UserFunctions) {
     this.location = dir;
     this.#options = options;
     this.#fs = options.fileSystem;
@@ -162,8 +184,17 @@ export class Database {
       bloomBitsPerKey: options.bloomBitsPerKey,
       compression: compressionTypeFromName(compressionForLevel(options, 0)),
     };
-    const onResult = (r: FlushJobResult): void => this.#onFlushResult(r);
-    this.#runner = options.backgroundMode === 'worker' ? new WorkerJobRunner(onResult) : new InlineJobRunner(this.#fs, onResult);
+    this.#mergeOperator = functions.mergeOperator;
+    this.#tombstoneIndex = new RangeTombstoneIndex(this.#tableCache);
+    const onResult = (r: JobResult): void => this.#onJobResult(r);
+    const compactionFunctions = () => ({ mergeOperator: functions.mergeOperator, compactionFilter: functions.compactionFilter });
+    const worker = options.backgroundMode === 'worker';
+    this.#flushRunner = worker ? new WorkerJobRunner(onResult, 1) : new InlineJobRunner(this.#fs, onResult, compactionFunctions);
+    // User functions given as plain objects cannot cross to a worker: their compactions run here.
+    this.#compactionRunner = worker && functions.workerSafe
+      ? new WorkerJobRunner(onResult, options.maxBackgroundJobs - 1)
+      : new InlineJobRunner(this.#fs, onResult, compactionFunctions);
+    this.#compactions = new CompactionManager(this.#compactionHost(functions), options.compaction, options.maxBackgroundJobs - 1, options.disableAutoCompactions);
     this.#mem = MemTable.create(options.writeBufferSize);
   }
 
@@ -185,8 +216,10 @@ export class Database {
       if (exists && resolved.errorIfExists) throw new LsmError('LSM_EXISTS', `database already exists at ${dir}`);
       if (!exists && !resolved.createIfMissing) throw new LsmError('LSM_NOT_FOUND', `no database at ${dir} (createIfMissing is false)`);
       if (exists) versions.recover();
-      db = new Database(dir, resolved, versions, lock, Database.#readOrCreateIdentity(fs, dir));
+      const functions = await resolveUserFunctions(resolved);
+      db = new Database(dir, resolved, versions, lock, Database.#readOrCreateIdentity(fs, dir), functions);
       db.#recoverWalsAndStart(exists);
+      db.#compactions.maybeSchedule();
       openDatabases.add(db);
       installExitHook();
       return db;
@@ -315,20 +348,31 @@ export class Database {
     this.#commit(batch, options);
   }
 
-  /** Merge operands need a merge operator: the compaction layer adds it. */
-  merge(key: Uint8Array, operand: Uint8Array): void {
+  /** Adds a merge operand for `key`; the `mergeOperator` option folds operands on read and compaction. */
+  merge(key: Uint8Array, operand: Uint8Array, options?: WriteOptions): void {
     this.#checkWritable();
     checkBytes('key', key);
     checkBytes('operand', operand);
-    throw new LsmError('LSM_NOT_SUPPORTED', 'merge needs a mergeOperator, which this version does not implement yet');
+    this.#requireMergeOperator();
+    const batch = this.#scratchBatch;
+    batch.clear();
+    batch.merge(key, operand);
+    this.#commit(batch, options);
   }
 
-  /** Range deletions are stored by the compaction layer's range-deletion support. */
-  deleteRange(start: Uint8Array, end: Uint8Array): void {
+  /** Deletes every key in [start, end) (RocksDB's DeleteRange: one tombstone, not one per key). */
+  deleteRange(start: Uint8Array, end: Uint8Array, options?: WriteOptions): void {
     this.#checkWritable();
-    checkBytes('start', start);
-    checkBytes('end', end);
-    throw new LsmError('LSM_NOT_SUPPORTED', 'deleteRange is not implemented yet in this version');
+    const batch = this.#scratchBatch;
+    batch.clear();
+    batch.deleteRange(start, end); // validates types and start <= end
+    this.#commit(batch, options);
+  }
+
+  #requireMergeOperator(): void {
+    if (this.#mergeOperator === undefined) {
+      throw new LsmError('LSM_NOT_SUPPORTED', 'merge needs the mergeOperator option (for example MergeOperators.concat())');
+    }
   }
 
   /** Applies every update of `batch` atomically: all or none survive a crash. */
@@ -341,17 +385,19 @@ export class Database {
   }
 
   #checkBatchKinds(batch: WriteBatch): void {
+    if (this.#mergeOperator !== undefined) return;
     batch.forEachRaw((kind) => {
-      if (kind !== ValueKind.Value && kind !== ValueKind.Deletion) {
-        throw new LsmError('LSM_NOT_SUPPORTED', `write batch holds a ${kind === ValueKind.Merge ? 'merge' : 'range deletion'}, which this version does not implement yet`);
-      }
+      if (kind === ValueKind.Merge) this.#requireMergeOperator();
     });
   }
 
   #commit(batch: WriteBatch, options: WriteOptions | undefined): void {
     const sync = options?.sync;
     if (sync !== undefined && typeof sync !== 'boolean') throw new TypeError('write option sync must be a boolean');
+    this.#compactions.beforeWrite(batch.byteSize);
+    if (this.#backgroundError) this.#checkWritable();
     this.#makeRoomFor(batch.byteSize + batch.count * NODE_OVERHEAD_BYTES);
+    this.#counters.ingestBytes += batch.byteSize;
     const seq = this.#versions.lastSequence + 1;
     batch.setSequence(seq);
     if (this.#wal !== undefined) {
@@ -454,7 +500,7 @@ export class Database {
     const job = this.#flushJob!;
     const started = performance.now();
     this.#counters.stalls++;
-    this.#runner.waitSync(job.jobId);
+    this.#flushRunner.waitSync(job.jobId);
     this.#counters.stallMicros += Math.round((performance.now() - started) * 1000);
   }
 
@@ -465,7 +511,13 @@ export class Database {
     const jobId = this.#nextJobId++;
     this.#pendingOutputs.add(fileNumber);
     this.#flushJob = { jobId, mem, fileNumber };
-    this.#runner.submit(this.#flushSpec(jobId, fileNumber, mem));
+    this.#flushRunner.submit({ type: 'flush', spec: this.#flushSpec(jobId, fileNumber, mem) });
+  }
+
+  #onJobResult(r: JobResult): void {
+    if (this.#closed) return;
+    if (r.type === 'flush') this.#onFlushResult(r.result);
+    else this.#compactions.onResult(r.result);
   }
 
   #onFlushResult(result: FlushJobResult): void {
@@ -487,6 +539,7 @@ export class Database {
     this.#settleFlushWaiters();
     this.#deleteObsoleteFiles();
     this.#maybeScheduleFlush();
+    this.#compactions.maybeSchedule();
   }
 
   #installFlush(job: FlushJobState, result: FlushJobResult): void {
@@ -508,6 +561,26 @@ export class Database {
   #recycleArena(mem: MemTable): void {
     // Reusing an arena saves touching fresh pages (~3 µs each); iterators may still read it.
     if (mem.refs === 0 && mem.capacityBytes === this.#options.writeBufferSize) this.#spareArena = mem.buffer;
+  }
+
+  #compactionHost(functions: UserFunctions): CompactionHost {
+    return {
+      dir: this.location,
+      versions: this.#versions,
+      pendingOutputs: this.#pendingOutputs,
+      runner: this.#compactionRunner,
+      nextJobId: () => this.#nextJobId++,
+      snapshotSequences: () => [...this.#snapshots].map((s) => s.sequence).sort((a, b) => a - b),
+      builderOptionsFor: (level, bottommost) => ({
+        ...this.#builderOptions,
+        compression: compressionTypeFromName(compressionForLevel(this.#options, level, bottommost)),
+      }),
+      mergeOperatorSpec: functions.mergeOperatorSpec,
+      compactionFilterSpec: functions.compactionFilterSpec,
+      fail: (err) => this.#setBackgroundError(err),
+      failed: () => this.#backgroundError !== undefined,
+      afterInstall: () => this.#deleteObsoleteFiles(),
+    };
   }
 
   #setBackgroundError(err: unknown): void {
@@ -582,12 +655,21 @@ export class Database {
     this.#checkOpen();
     checkBytes('key', key);
     const seq = this.#readSequence(options?.snapshot);
-    const hit = this.#getFromMemtables(key, seq);
-    if (hit !== undefined) return hit.kind === ValueKind.Value ? hit.value : undefined;
-    return this.#getFromTables(key, seq);
+    const hit = this.#getFromMemtables(key, seq) ?? this.#getFromTables(key, seq);
+    if (hit === undefined) return undefined;
+    const tombstones = this.#rangeTombstones();
+    const covering = tombstones.isEmpty ? 0 : tombstones.maxCoveringSeq(key, seq);
+    if (hit.sequence < covering) return undefined;
+    if (hit.kind === ValueKind.Value) return hit.value;
+    if (hit.kind === ValueKind.Deletion) return undefined;
+    return resolveValue(key, this.#versionsOf(key, seq), covering, this.#mergeOperator);
   }
 
-  #getFromMemtables(key: Uint8Array, seq: number): { kind: ValueKind; value: Uint8Array } | undefined {
+  #rangeTombstones(): FragmentedRangeTombstones {
+    return this.#tombstoneIndex.get(this.#versions.current, [this.#mem, ...this.#imm]);
+  }
+
+  #getFromMemtables(key: Uint8Array, seq: number): MemTableHit | undefined {
     const hit = this.#mem.get(key, seq);
     if (hit !== undefined) return hit;
     for (let i = this.#imm.length - 1; i >= 0; i--) {
@@ -606,24 +688,46 @@ export class Database {
     return buf.subarray(0, need);
   }
 
-  #getFromTables(key: Uint8Array, seq: number): Uint8Array | undefined {
+  #getFromTables(key: Uint8Array, seq: number): TableHit | undefined {
     const version = this.#versions.current;
     const lookup = this.#lookupKeyFor(key, seq);
     for (const meta of version.files[0]!) {
       if (!fileMayContain(meta, key)) continue;
       const hit = this.#tableCache.get(meta.number).get(lookup, key);
-      if (hit !== undefined) return hit.kind === ValueKind.Value ? hit.value : undefined;
+      if (hit !== undefined) return hit;
     }
     for (let level = 1; level < version.files.length; level++) {
       const files = version.files[level]!;
       if (files.length === 0) continue;
-      const i = version.findFile(level, lookup);
-      const meta = files[i];
+      const meta = files[version.findFile(level, lookup)];
       if (meta === undefined || !fileMayContain(meta, key)) continue;
       const hit = this.#tableCache.get(meta.number).get(lookup, key);
-      if (hit !== undefined) return hit.kind === ValueKind.Value ? hit.value : undefined;
+      if (hit !== undefined) return hit;
     }
     return undefined;
+  }
+
+  /**
+   * Every point version of `key` visible at `seq`, newest first, down to the first value or
+   * deletion: what a merge needs. The slow path of get(), taken only for merge operands.
+   */
+  #versionsOf(key: Uint8Array, seq: number): VisibleVersion[] {
+    const it = new MergingIterator(this.#cursors(this.#versions.current, [this.#mem, ...this.#imm]));
+    const out: VisibleVersion[] = [];
+    try {
+      for (it.seek(this.#lookupKeyFor(key, seq).slice()); it.valid(); it.next()) {
+        const k = it.key();
+        const end = k.length - TRAILER_BYTES;
+        if (compareBytesRange(k, 0, end, key, 0, key.length) !== 0) break;
+        const kind = k[end]!;
+        if (kind === ValueKind.RangeDeletion) continue;
+        out.push({ seq: decodeTrailerSequence(k, end), kind, value: it.value().slice() });
+        if (kind !== ValueKind.Merge) break;
+      }
+    } finally {
+      it.close();
+    }
+    return out;
   }
 
   /** A consistent view for reads until released. */
@@ -646,10 +750,12 @@ export class Database {
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     if (typeof limit !== 'number' || Number.isNaN(limit) || limit < 0) throw new RangeError('iterator limit must be a non-negative number');
     const seq = this.#readSequence(options.snapshot);
+    const tombstones = this.#rangeTombstones();
     const { children, release } = this.#pinForIteration();
     const merged = new MergingIterator(children);
     let iterator: DbIterator | undefined = undefined;
-    iterator = new DbIterator(merged, seq, options, options.reverse === true, limit, () => {
+    const resolve = { tombstones, mergeOperator: this.#mergeOperator };
+    iterator = new DbIterator(merged, seq, options, options.reverse === true, limit, resolve, () => {
       release();
       if (iterator !== undefined) this.#iterators.delete(iterator);
     });
@@ -663,18 +769,24 @@ export class Database {
     for (const m of mems) m.refs++;
     const version: Version = this.#versions.current;
     version.ref();
-    const children: InternalIterator[] = mems.map((m) => m.iterator());
-    for (const meta of version.files[0]!) children.push(this.#tableCache.get(meta.number).iterator());
-    for (let level = 1; level < version.files.length; level++) {
-      const files = version.files[level]!;
-      if (files.length > 0) children.push(new LevelIterator(files, (meta) => this.#tableCache.get(meta.number).iterator()));
-    }
+    const children = this.#cursors(version, mems);
     const release = (): void => {
       for (const m of mems) m.refs--;
       version.unref();
       if (!this.#closed) this.#deleteObsoleteFiles();
     };
     return { children, release };
+  }
+
+  /** One cursor per memtable and level-0 table, one per deeper non-empty level. */
+  #cursors(version: Version, mems: readonly MemTable[]): InternalIterator[] {
+    const children: InternalIterator[] = mems.map((m) => m.iterator());
+    for (const meta of version.files[0]!) children.push(this.#tableCache.get(meta.number).iterator());
+    for (let level = 1; level < version.files.length; level++) {
+      const files = version.files[level]!;
+      if (files.length > 0) children.push(new LevelIterator(files, (meta) => this.#tableCache.get(meta.number).iterator()));
+    }
+    return children;
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -689,6 +801,19 @@ export class Database {
       throw this.#walFailed(err);
     }
     this.#counters.walSyncs++;
+  }
+
+  /**
+   * Flushes the memtable, then compacts every file overlapping [start, end] (everything when
+   * omitted) down to the last level, as RocksDB's CompactRange. Automatic compactions wait.
+   */
+  async compactRange(start?: Uint8Array, end?: Uint8Array): Promise<void> {
+    this.#checkWritable();
+    if (start !== undefined) checkBytes('start', start);
+    if (end !== undefined) checkBytes('end', end);
+    await this.flush();
+    await this.#compactions.compactRange(start, end);
+    if (this.#backgroundError) throw this.#backgroundError;
   }
 
   /** Freezes the active memtable and resolves when every frozen memtable is in a table. */
@@ -709,8 +834,11 @@ export class Database {
   stats(): DatabaseStats {
     this.#checkOpen();
     const version = this.#versions.current;
+    const scores = new Map(this.#compactions.scores().map((s) => [s.level, s.score]));
+    const c = this.#counters;
+    const written = c.flushBytes + this.#compactions.counters.bytesWritten;
     return {
-      levels: version.files.map((files, level) => ({ level, files: files.length, bytes: version.levelBytes(level) })),
+      levels: version.files.map((files, level) => ({ level, files: files.length, bytes: version.levelBytes(level), score: scores.get(level) ?? 0 })),
       sequence: this.#versions.lastSequence,
       memtable: {
         activeBytes: this.#mem.usedBytes,
@@ -719,7 +847,15 @@ export class Database {
         immutableBytes: this.#imm.reduce((n, m) => n + m.usedBytes, 0),
       },
       blockCache: this.#blockCache.stats(),
-      flush: { count: this.#counters.flushes, bytesWritten: this.#counters.flushBytes, entriesWritten: this.#counters.flushEntries },
+      flush: { count: c.flushes, bytesWritten: c.flushBytes, entriesWritten: c.flushEntries },
+      compaction: {
+        ...this.#compactions.counters,
+        running: this.#compactions.runningCount,
+        pendingBytes: this.#compactions.pendingCompactionBytes(),
+        style: this.#options.compaction.compactionStyle,
+      },
+      ingestBytes: c.ingestBytes,
+      writeAmplification: c.ingestBytes === 0 ? 0 : written / c.ingestBytes,
       wal: { enabled: this.#wal !== undefined, bytesWritten: this.#counters.walBytes, syncs: this.#counters.walSyncs },
       stalls: { count: this.#counters.stalls, micros: this.#counters.stallMicros },
       liveSnapshots: this.#snapshots.size,
@@ -767,9 +903,10 @@ export class Database {
     } catch {
       // closing a WAL we cannot flush leaves it as the last write left it; recovery handles that
     }
+    this.#compactions.shutdown();
     this.#versions.close();
     this.#tableCache.close();
-    await this.#runner.close();
+    await Promise.all([this.#flushRunner.close(), this.#compactionRunner.close()]);
     this.#lock.release();
   }
 }

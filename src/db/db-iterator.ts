@@ -12,6 +12,15 @@ import {
   KIND_FOR_SEEK, MAX_SEQUENCE, TRAILER_BYTES, ValueKind, decodeTrailerSequence, makeInternalKey,
 } from '../base/internal-key.js';
 import type { InternalIterator } from '../base/iterator.js';
+import type { FragmentedRangeTombstones } from '../base/range-tombstone.js';
+import type { MergeOperator } from '../compaction/merge-operator.js';
+import { type VisibleVersion, resolveValue } from './value-resolver.js';
+
+/** What turns versions into values: range tombstones and the merge operator. */
+export interface ValueResolution {
+  tombstones: FragmentedRangeTombstones;
+  mergeOperator: MergeOperator | undefined;
+}
 
 export interface IteratorBounds {
   gt?: Uint8Array;
@@ -27,6 +36,7 @@ export class DbIterator implements IterableIterator<Entry> {
   readonly #sequence: number;
   readonly #bounds: IteratorBounds;
   readonly #reverse: boolean;
+  readonly #resolution: ValueResolution;
   #remaining: number;
   #release: (() => void) | undefined;
   #started = false;
@@ -38,8 +48,12 @@ export class DbIterator implements IterableIterator<Entry> {
   #skip: Uint8Array | undefined;
 
   /** @internal created by Database.iterator(); `release` unpins what the iterator holds. */
-  constructor(it: InternalIterator, sequence: number, bounds: IteratorBounds, reverse: boolean, limit: number, release: () => void) {
+  constructor(
+    it: InternalIterator, sequence: number, bounds: IteratorBounds, reverse: boolean, limit: number,
+    resolution: ValueResolution, release: () => void,
+  ) {
     this.#it = it;
+    this.#resolution = resolution;
     this.#sequence = sequence;
     this.#bounds = bounds;
     this.#reverse = reverse;
@@ -127,33 +141,62 @@ export class DbIterator implements IterableIterator<Entry> {
     return gte !== undefined && compareBytesRange(k, 0, end, gte, 0, gte.length) < 0;
   }
 
+  #coveringSeq(userKey: Uint8Array): number {
+    const t = this.#resolution.tombstones;
+    return t.isEmpty ? 0 : t.maxCoveringSeq(userKey, this.#sequence);
+  }
+
   #stepForward(): Entry | undefined {
     const it = this.#it;
     let skip = this.#skip;
     while (it.valid()) {
       const k = it.key();
       const end = k.length - TRAILER_BYTES;
-      if (skip !== undefined && compareBytesRange(k, 0, end, skip, 0, skip.length) === 0) {
+      const kind = k[end]!;
+      if (kind === ValueKind.RangeDeletion || (skip !== undefined && compareBytesRange(k, 0, end, skip, 0, skip.length) === 0)) {
         it.next();
         continue;
       }
-      if (decodeTrailerSequence(k, end) > this.#sequence) {
+      const seq = decodeTrailerSequence(k, end);
+      if (seq > this.#sequence) {
         it.next();
         continue;
       }
       if (this.#pastUpper(k)) return undefined;
-      const kind = k[end]!;
       skip = k.slice(0, end);
+      this.#skip = skip;
+      const covering = this.#coveringSeq(skip);
+      if (seq < covering || kind === ValueKind.Deletion) {
+        it.next();
+        continue;
+      }
       if (kind === ValueKind.Value) {
         const value = it.value().slice();
-        this.#skip = skip;
         it.next();
         return [skip.slice(), value]; // a copy: the caller may modify the key it gets
       }
-      if (kind !== ValueKind.Deletion) throw unsupportedKind(kind);
-      it.next();
+      if (kind !== ValueKind.Merge) throw unsupportedKind(kind);
+      const value = resolveValue(skip, this.#collectForward(skip), covering, this.#resolution.mergeOperator);
+      if (value !== undefined) return [skip.slice(), value];
     }
     return undefined;
+  }
+
+  /** The visible versions of `userKey` from the cursor on, newest first, down to a base. */
+  #collectForward(userKey: Uint8Array): VisibleVersion[] {
+    const it = this.#it;
+    const out: VisibleVersion[] = [];
+    for (; it.valid(); it.next()) {
+      const k = it.key();
+      const end = k.length - TRAILER_BYTES;
+      if (compareBytesRange(k, 0, end, userKey, 0, userKey.length) !== 0) break;
+      const kind = k[end]!;
+      const seq = decodeTrailerSequence(k, end);
+      if (kind === ValueKind.RangeDeletion || seq > this.#sequence) continue;
+      out.push({ seq, kind, value: it.value().slice() });
+      if (kind !== ValueKind.Merge) break;
+    }
+    return out;
   }
 
   #stepBackward(): Entry | undefined {
@@ -162,19 +205,22 @@ export class DbIterator implements IterableIterator<Entry> {
       const first = it.key();
       if (this.#pastLower(first)) return undefined;
       const userKey = first.slice(0, first.length - TRAILER_BYTES);
-      let value: Uint8Array | undefined;
+      const versions: VisibleVersion[] = []; // oldest first while walking backward
       while (it.valid()) {
         const k = it.key();
         const end = k.length - TRAILER_BYTES;
         if (compareBytesRange(k, 0, end, userKey, 0, userKey.length) !== 0) break;
-        if (decodeTrailerSequence(k, end) <= this.#sequence) {
-          const kind = k[end]!;
-          if (kind === ValueKind.Value) value = it.value().slice();
-          else if (kind === ValueKind.Deletion) value = undefined;
-          else throw unsupportedKind(kind);
+        const kind = k[end]!;
+        const seq = decodeTrailerSequence(k, end);
+        if (kind !== ValueKind.RangeDeletion && seq <= this.#sequence) {
+          if (kind !== ValueKind.Value && kind !== ValueKind.Deletion && kind !== ValueKind.Merge) throw unsupportedKind(kind);
+          versions.push({ seq, kind, value: it.value().slice() });
         }
         it.prev();
       }
+      if (versions.length === 0) continue;
+      versions.reverse();
+      const value = resolveValue(userKey, versions, this.#coveringSeq(userKey), this.#resolution.mergeOperator);
       if (value !== undefined) return [userKey, value];
     }
     return undefined;
@@ -182,7 +228,7 @@ export class DbIterator implements IterableIterator<Entry> {
 }
 
 function unsupportedKind(kind: number): LsmError {
-  return new LsmError('LSM_NOT_SUPPORTED', `entry kind ${kind} (merge/range deletion) needs the compaction layer's merge support`);
+  return new LsmError('LSM_CORRUPTION', `entry with unknown kind ${kind}`);
 }
 
 /** Validates iterator bounds; throws TypeError for non-byte bounds. */

@@ -4,6 +4,7 @@
  * system in tests). The memtable arrives as its SharedArrayBuffer: nothing is copied.
  */
 import { dirname } from 'node:path';
+import { TRAILER_BYTES, ValueKind, decodeTrailerSequence } from '../base/internal-key.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { MemTable } from '../memtable/memtable.js';
 import { TableBuilder, type TableBuilderOptions } from '../sstable/table-builder.js';
@@ -37,7 +38,16 @@ export function runFlushJob(fs: FileSystem, spec: FlushJobSpec): FlushJobResult 
   try {
     const builder = new TableBuilder(file, spec.builder);
     const it = mem.iterator();
-    for (it.seekToFirst(); it.valid(); it.next()) builder.add(it.key(), it.value());
+    for (it.seekToFirst(); it.valid(); it.next()) {
+      const key = it.key();
+      const userEnd = key.length - TRAILER_BYTES;
+      // Range tombstones go to the table's range-deletion block, not its data blocks.
+      if (key[userEnd] === ValueKind.RangeDeletion) {
+        builder.addRangeTombstone({ start: key.subarray(0, userEnd), end: it.value(), seq: decodeTrailerSequence(key, userEnd) });
+      } else {
+        builder.add(key, it.value());
+      }
+    }
     const result = builder.finish();
     file.sync();
     file.close();

@@ -2,6 +2,10 @@
  * Database options: RocksDB's names in camelCase, so a RocksDB user recognises them.
  * Validation throws TypeError for a wrong type and RangeError for a value out of range.
  */
+import { type CompactionOptions, resolveCompactionOptions } from '../compaction/compaction-options.js';
+import {
+  type CompactionFilterOption, type MergeOperatorOption, checkCompactionFilter, checkMergeOperator, isUserFunctionSpec,
+} from '../compaction/merge-operator.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { nodeFileSystem } from '../fs/node-fs.js';
 import type { RecoveryMode } from '../record/log-reader.js';
@@ -10,7 +14,15 @@ import { COMPRESSION_NAMES, type CompressionName } from '../sstable/compression.
 /** When WAL bytes reach the operating system (docs/architecture.md, "WAL durability"). */
 export type WalFlushPolicy = 'eventLoopTurn' | 'everyWrite';
 
-export interface DatabaseOptions {
+export interface DatabaseOptions extends Partial<CompactionOptions> {
+  /** Resolves merge operands (db.merge, ListState appends). A spec runs in worker threads. */
+  mergeOperator?: MergeOperatorOption;
+  /** Sees values during compaction: keep, remove or change them (TTL cleanup). */
+  compactionFilter?: CompactionFilterOption;
+  /** Background jobs at once, counting the flush job: one flush, the rest compactions. Default 2. */
+  maxBackgroundJobs?: number;
+  /** Turns automatic compactions off (compactRange still works). Default false. */
+  disableAutoCompactions?: boolean;
   /** Create the database when the directory holds none. Default true. */
   createIfMissing?: boolean;
   /** Fail when a database already exists. Default false. */
@@ -50,6 +62,11 @@ export interface DatabaseOptions {
 }
 
 export interface ResolvedOptions {
+  compaction: CompactionOptions;
+  mergeOperator: MergeOperatorOption | undefined;
+  compactionFilter: CompactionFilterOption | undefined;
+  maxBackgroundJobs: number;
+  disableAutoCompactions: boolean;
   createIfMissing: boolean;
   errorIfExists: boolean;
   wal: boolean;
@@ -104,7 +121,14 @@ export function resolveOptions(options: DatabaseOptions = {}): ResolvedOptions {
   if (backgroundMode === 'worker' && !fileSystem.sharedWithWorkers) {
     throw new RangeError('backgroundMode "worker" needs a file system that worker threads can reach');
   }
+  if (options.mergeOperator !== undefined && !isUserFunctionSpec(options.mergeOperator)) checkMergeOperator(options.mergeOperator);
+  if (options.compactionFilter !== undefined && !isUserFunctionSpec(options.compactionFilter)) checkCompactionFilter(options.compactionFilter);
   return {
+    compaction: resolveCompactionOptions(pickCompactionOptions(options)),
+    mergeOperator: options.mergeOperator,
+    compactionFilter: options.compactionFilter,
+    maxBackgroundJobs: int('maxBackgroundJobs', options.maxBackgroundJobs, 2, 2, 64),
+    disableAutoCompactions: bool('disableAutoCompactions', options.disableAutoCompactions, false),
     createIfMissing: bool('createIfMissing', options.createIfMissing, true),
     errorIfExists: bool('errorIfExists', options.errorIfExists, false),
     wal: bool('wal', options.wal, true),
@@ -126,7 +150,24 @@ export function resolveOptions(options: DatabaseOptions = {}): ResolvedOptions {
   };
 }
 
-/** Compression for tables written to `level` (flushes write level 0). */
-export function compressionForLevel(options: ResolvedOptions, level: number): CompressionName {
+const COMPACTION_OPTION_NAMES = [
+  'compactionStyle', 'level0FileNumCompactionTrigger', 'level0SlowdownWritesTrigger', 'level0StopWritesTrigger',
+  'maxBytesForLevelBase', 'maxBytesForLevelMultiplier', 'levelCompactionDynamicLevelBytes', 'targetFileSizeBase',
+  'targetFileSizeMultiplier', 'maxCompactionBytes', 'softPendingCompactionBytesLimit', 'hardPendingCompactionBytesLimit',
+  'maxSizeAmplificationPercent', 'sizeRatio', 'minMergeWidth', 'maxMergeWidth',
+] as const;
+
+function pickCompactionOptions(options: DatabaseOptions): Partial<CompactionOptions> {
+  const out: Record<string, unknown> = {};
+  for (const name of COMPACTION_OPTION_NAMES) if (options[name] !== undefined) out[name] = options[name];
+  return out as Partial<CompactionOptions>;
+}
+
+/**
+ * Compression for tables written to `level`: bottommostCompression for the last level's data,
+ * else compressionPerLevel, else compression (RocksDB's precedence).
+ */
+export function compressionForLevel(options: ResolvedOptions, level: number, bottommost = false): CompressionName {
+  if (bottommost && options.bottommostCompression !== undefined) return options.bottommostCompression;
   return options.compressionPerLevel?.[level] ?? options.compression;
 }

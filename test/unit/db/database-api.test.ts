@@ -161,10 +161,11 @@ describe('Database API contract (in-memory file system)', () => {
     await db.close();
   });
 
-  it('rejects merge and deleteRange until the compaction layer implements them', async () => {
+  it('rejects merge without a mergeOperator, and a reversed deleteRange', async () => {
     const db = await open();
     expect(() => db.merge(bytes('a'), bytes('1'))).toThrow(expect.objectContaining({ code: 'LSM_NOT_SUPPORTED' }));
-    expect(() => db.deleteRange(bytes('a'), bytes('b'))).toThrow(expect.objectContaining({ code: 'LSM_NOT_SUPPORTED' }));
+    expect(() => db.deleteRange(bytes('b'), bytes('a'))).toThrow(RangeError);
+    expect(() => db.deleteRange('a' as unknown as Uint8Array, bytes('b'))).toThrow(TypeError);
     await db.close();
   });
 

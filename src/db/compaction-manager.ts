@@ -1,0 +1,354 @@
+/**
+ * Schedules compactions, installs their results, and applies write stalls (RocksDB's
+ * background compaction scheduling and WriteController).
+ *
+ * - After every flush or compaction the picker of the configured style plans the next
+ *   compaction; up to `maxCompactions` run at once on disjoint files. A trivial move is just a
+ *   version edit; every other plan runs as a job (worker thread, or main thread when user
+ *   functions are plain objects or the file system is in memory).
+ * - A job's outputs become live with one VersionEdit (delete inputs, add outputs) made durable
+ *   in the MANIFEST; then the inputs are obsolete and deleted once no version holds them.
+ * - Writes slow down (a short blocking delay per write) when level 0 has
+ *   level0SlowdownWritesTrigger files or pending compaction bytes pass the soft limit, and stop
+ *   (block until a compaction finishes) at level0StopWritesTrigger or the hard limit. A stall
+ *   never fails a write; it is counted in stats.
+ */
+import { LsmError, assert } from '../base/errors.js';
+import type { CompactionJobResult, CompactionJobSpec } from '../compaction/compaction-job.js';
+import type { CompactionOptions } from '../compaction/compaction-options.js';
+import {
+  type CompactionPlan, type PickerInput, levelScores, pendingCompactionBytes, totalBytes,
+} from '../compaction/compaction-plan.js';
+import { pickLeveledCompaction, pickManualCompaction } from '../compaction/leveled-picker.js';
+import type { UserFunctionSpec } from '../compaction/merge-operator.js';
+import { pickUniversalCompaction } from '../compaction/universal-picker.js';
+import { NUM_LEVELS } from '../manifest/version.js';
+import { VersionEdit } from '../manifest/version-edit.js';
+import type { VersionSet } from '../manifest/version-set.js';
+import type { TableBuilderOptions } from '../sstable/table-builder.js';
+import type { JobRunner } from './job-runner.js';
+
+/** What the manager needs from the database that owns it. */
+export interface CompactionHost {
+  readonly dir: string;
+  readonly versions: VersionSet;
+  readonly pendingOutputs: Set<number>;
+  readonly runner: JobRunner;
+  nextJobId(): number;
+  /** Sequence numbers of live snapshots, ascending. */
+  snapshotSequences(): number[];
+  builderOptionsFor(level: number, bottommost: boolean): TableBuilderOptions;
+  mergeOperatorSpec: UserFunctionSpec | undefined;
+  compactionFilterSpec: UserFunctionSpec | undefined;
+  /** Background work failed: the database becomes read-only. */
+  fail(err: unknown): void;
+  failed(): boolean;
+  /** A version was installed: delete obsolete files. */
+  afterInstall(): void;
+}
+
+interface RunningCompaction {
+  plan: CompactionPlan;
+  spec: CompactionJobSpec;
+  done: Promise<void>;
+  settle: (err?: unknown) => void;
+}
+
+export interface CompactionCounters {
+  count: number;
+  trivialMoves: number;
+  bytesRead: number;
+  bytesWritten: number;
+  slowdownWrites: number;
+  slowdownMicros: number;
+  stops: number;
+  stopMicros: number;
+}
+
+/** RocksDB's default delayed_write_rate: 16 MiB/s while writes are slowed down. */
+const DELAYED_WRITE_BYTES_PER_SECOND = 16 * 1024 * 1024;
+
+export class CompactionManager {
+  readonly #host: CompactionHost;
+  readonly #options: CompactionOptions;
+  readonly #maxCompactions: number;
+  readonly #running = new Map<number, RunningCompaction>();
+  readonly #sleeper = new Int32Array(new SharedArrayBuffer(4));
+  #paused = 0;
+  #disabled: boolean;
+  #owedDelayMicros = 0;
+  #pendingBytesCache: { version: unknown; bytes: number } | undefined;
+  readonly counters: CompactionCounters = {
+    count: 0, trivialMoves: 0, bytesRead: 0, bytesWritten: 0, slowdownWrites: 0, slowdownMicros: 0, stops: 0, stopMicros: 0,
+  };
+
+  constructor(host: CompactionHost, options: CompactionOptions, maxCompactions: number, disableAutoCompactions: boolean) {
+    this.#host = host;
+    this.#options = options;
+    this.#maxCompactions = Math.max(1, maxCompactions);
+    this.#disabled = disableAutoCompactions;
+  }
+
+  get runningCount(): number {
+    return this.#running.size;
+  }
+
+  #pickerInput(): PickerInput {
+    const beingCompacted = new Set<number>();
+    for (const r of this.#running.values()) for (const l of r.plan.inputs) for (const f of l.files) beingCompacted.add(f.number);
+    return { files: this.#host.versions.current.files, beingCompacted, compactPointers: this.#host.versions.compactPointers };
+  }
+
+  /** Starts every compaction the picker finds, up to the concurrency limit. */
+  maybeSchedule(): void {
+    if (this.#disabled || this.#paused > 0 || this.#host.failed()) return;
+    while (this.#running.size < this.#maxCompactions) {
+      const input = this.#pickerInput();
+      const plan = this.#options.compactionStyle === 'universal'
+        ? pickUniversalCompaction(input, this.#options)
+        : pickLeveledCompaction(input, this.#options);
+      if (plan === undefined) return;
+      if (!this.#start(plan)) return;
+    }
+  }
+
+  /** Runs `plan`: a trivial move at once, anything else as a job. False when it failed. */
+  #start(plan: CompactionPlan): boolean {
+    if (plan.compactPointer) this.#host.versions.compactPointers.set(plan.compactPointer.level, plan.compactPointer.key);
+    if (plan.trivialMove) return this.#trivialMove(plan);
+    const spec = this.#jobSpec(plan);
+    let settle!: (err?: unknown) => void;
+    const done = new Promise<void>((resolve, reject) => {
+      settle = (err?: unknown) => (err === undefined ? resolve() : reject(err));
+    });
+    done.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
+    this.#running.set(spec.jobId, { plan, spec, done, settle });
+    this.#host.runner.submit({ type: 'compaction', spec });
+    return true;
+  }
+
+  #trivialMove(plan: CompactionPlan): boolean {
+    const edit = new VersionEdit();
+    for (const { level, files } of plan.inputs) {
+      for (const f of files) {
+        edit.deletedFiles.push({ level, number: f.number });
+        edit.newFiles.push({ level: plan.outputLevel, meta: f });
+      }
+    }
+    if (plan.compactPointer) edit.compactPointers.push(plan.compactPointer);
+    try {
+      this.#host.versions.logAndApply(edit);
+    } catch (err) {
+      this.#host.fail(err);
+      return false;
+    }
+    this.counters.trivialMoves++;
+    this.#host.afterInstall();
+    return true;
+  }
+
+  #jobSpec(plan: CompactionPlan): CompactionJobSpec {
+    const host = this.#host;
+    const inputBytes = plan.inputs.reduce((n, l) => n + totalBytes(l.files), 0);
+    const inputFiles = plan.inputs.reduce((n, l) => n + l.files.length, 0);
+    // Outputs never outnumber this: size splits, grandparent splits, and slack for growth.
+    const reserve = Math.ceil(inputBytes / Math.max(1, plan.maxOutputFileBytes)) + plan.grandparents.length + inputFiles + 4;
+    const outputFileNumbers: number[] = [];
+    for (let i = 0; i < reserve; i++) {
+      const n = host.versions.newFileNumber();
+      outputFileNumbers.push(n);
+      host.pendingOutputs.add(n);
+    }
+    return {
+      jobId: host.nextJobId(),
+      dir: host.dir,
+      inputs: plan.inputs,
+      outputLevel: plan.outputLevel,
+      outputFileNumbers,
+      maxOutputFileBytes: plan.maxOutputFileBytes,
+      grandparents: plan.grandparents,
+      maxGrandparentOverlapBytes: plan.maxGrandparentOverlapBytes,
+      snapshots: host.snapshotSequences(),
+      bottommost: plan.bottommost,
+      builder: host.builderOptionsFor(plan.outputLevel, plan.bottommost),
+      ...(host.mergeOperatorSpec ? { mergeOperatorSpec: host.mergeOperatorSpec } : {}),
+      ...(host.compactionFilterSpec ? { compactionFilterSpec: host.compactionFilterSpec } : {}),
+    };
+  }
+
+  /** Installs a finished job (called by the database's result handler). */
+  onResult(result: CompactionJobResult): void {
+    const running = this.#running.get(result.jobId);
+    if (running === undefined) return;
+    this.#running.delete(result.jobId);
+    const release = (): void => {
+      for (const n of running.spec.outputFileNumbers) this.#host.pendingOutputs.delete(n);
+    };
+    if (result.error) {
+      release();
+      const err = new LsmError((result.error.code as never) ?? 'LSM_IO', `compaction to level ${running.plan.outputLevel} failed: ${result.error.message}`);
+      this.#host.fail(err);
+      running.settle(err);
+      return;
+    }
+    try {
+      this.#install(running.plan, result);
+    } catch (err) {
+      // The MANIFEST write may have reached the disk: keep the outputs until the next open decides.
+      this.#host.fail(err);
+      running.settle(err);
+      return;
+    }
+    release();
+    this.counters.count++;
+    this.counters.bytesRead += result.bytesRead;
+    this.counters.bytesWritten += result.bytesWritten;
+    running.settle();
+    this.#host.afterInstall();
+    this.maybeSchedule();
+  }
+
+  #install(plan: CompactionPlan, result: CompactionJobResult): void {
+    const edit = new VersionEdit();
+    for (const { level, files } of plan.inputs) for (const f of files) edit.deletedFiles.push({ level, number: f.number });
+    for (const o of result.outputs) {
+      edit.newFiles.push({ level: plan.outputLevel, meta: { number: o.number, size: o.size, smallest: o.smallest, largest: o.largest } });
+    }
+    if (plan.compactPointer) edit.compactPointers.push(plan.compactPointer);
+    this.#host.versions.logAndApply(edit);
+  }
+
+  // ------------------------------------------------------------------ write stalls
+
+  #pendingBytes(): number {
+    const version = this.#host.versions.current;
+    if (this.#pendingBytesCache?.version !== version) {
+      this.#pendingBytesCache = { version, bytes: pendingCompactionBytes(this.#pickerInput(), this.#options) };
+    }
+    return this.#pendingBytesCache.bytes;
+  }
+
+  /** Level-0 files (leveled) or sorted runs (universal): what the L0 triggers count. */
+  #level0Count(): number {
+    const files = this.#host.versions.current.files;
+    if (this.#options.compactionStyle !== 'universal') return files[0]!.length;
+    return files[0]!.length + files.slice(1).filter((l) => l.length > 0).length;
+  }
+
+  #shouldStop(): boolean {
+    const o = this.#options;
+    return this.#level0Count() >= o.level0StopWritesTrigger || (o.hardPendingCompactionBytesLimit > 0 && this.#pendingBytes() >= o.hardPendingCompactionBytesLimit);
+  }
+
+  #shouldSlowDown(): boolean {
+    const o = this.#options;
+    return this.#level0Count() >= o.level0SlowdownWritesTrigger || (o.softPendingCompactionBytesLimit > 0 && this.#pendingBytes() >= o.softPendingCompactionBytesLimit);
+  }
+
+  /** Called before each write of `bytes`: blocks while compaction is too far behind. */
+  beforeWrite(bytes: number): void {
+    if (this.#disabled || this.#paused > 0) return;
+    if (this.#shouldStop()) this.#stopUntilCaughtUp();
+    else if (this.#shouldSlowDown()) this.#delay(bytes);
+  }
+
+  #stopUntilCaughtUp(): void {
+    const started = performance.now();
+    this.counters.stops++;
+    while (this.#shouldStop() && !this.#host.failed()) {
+      this.maybeSchedule();
+      const first = this.#running.keys().next();
+      if (first.done) break; // nothing can make progress; writing on beats deadlock
+      this.#host.runner.waitSync(first.value);
+    }
+    this.counters.stopMicros += Math.round((performance.now() - started) * 1000);
+  }
+
+  #delay(bytes: number): void {
+    this.counters.slowdownWrites++;
+    this.#owedDelayMicros += (bytes / DELAYED_WRITE_BYTES_PER_SECOND) * 1e6;
+    if (this.#owedDelayMicros < 1000) return;
+    const ms = Math.floor(this.#owedDelayMicros / 1000);
+    this.#owedDelayMicros -= ms * 1000;
+    const started = performance.now();
+    Atomics.wait(this.#sleeper, 0, 0, ms);
+    this.#host.runner.poll(); // install what finished meanwhile
+    this.counters.slowdownMicros += Math.round((performance.now() - started) * 1000);
+  }
+
+  // ------------------------------------------------------------------ manual compaction
+
+  /** Waits for every running compaction. */
+  async #drain(): Promise<void> {
+    while (this.#running.size > 0) {
+      await Promise.allSettled([...this.#running.values()].map((r) => r.done));
+    }
+  }
+
+  /**
+   * Compacts every file overlapping [begin, end] down to the last level (RocksDB's CompactRange
+   * with default options). Automatic compactions pause meanwhile.
+   */
+  async compactRange(begin: Uint8Array | undefined, end: Uint8Array | undefined): Promise<void> {
+    this.#paused++;
+    try {
+      await this.#drain();
+      for (let level = 0; level < NUM_LEVELS - 1; level++) {
+        for (let guard = 0; guard < 10_000; guard++) {
+          if (this.#host.failed()) throw new LsmError('LSM_IO', 'background error during compactRange');
+          const plan = this.#manualPlan(level, begin, end);
+          if (plan === undefined) break;
+          await this.#runNow(plan);
+          if (plan.outputLevel === level) break; // universal: one pass over everything
+        }
+      }
+    } finally {
+      this.#paused--;
+    }
+    this.maybeSchedule();
+  }
+
+  #manualPlan(level: number, begin: Uint8Array | undefined, end: Uint8Array | undefined): CompactionPlan | undefined {
+    const input = this.#pickerInput();
+    if (this.#options.compactionStyle === 'universal') return level === 0 ? this.#universalFullPlan(input) : undefined;
+    return pickManualCompaction(input, this.#options, level, begin, end);
+  }
+
+  /** Universal's manual compaction: every sorted run into one run at the last level. */
+  #universalFullPlan(input: PickerInput): CompactionPlan | undefined {
+    const inputs = input.files.map((files, level) => ({ level, files: [...files] })).filter((l) => l.files.length > 0);
+    if (inputs.length === 0) return undefined;
+    const last = NUM_LEVELS - 1;
+    if (inputs.length === 1 && inputs[0]!.level === last && inputs[0]!.files.length <= 1) return undefined;
+    return {
+      reason: 'manual', inputs, outputLevel: last, trivialMove: false, grandparents: [],
+      maxOutputFileBytes: Number.MAX_SAFE_INTEGER, maxGrandparentOverlapBytes: Number.MAX_SAFE_INTEGER,
+      bottommost: true, score: 0,
+    };
+  }
+
+  async #runNow(plan: CompactionPlan): Promise<void> {
+    if (!this.#start(plan)) throw new LsmError('LSM_IO', 'manual compaction failed to start');
+    if (plan.trivialMove) return;
+    const running = [...this.#running.values()].find((r) => r.plan === plan);
+    assert(running !== undefined, 'a started compaction is running');
+    await running.done;
+  }
+
+  // ------------------------------------------------------------------ lifecycle and stats
+
+  scores(): { level: number; score: number }[] {
+    return levelScores(this.#pickerInput(), this.#options);
+  }
+
+  pendingCompactionBytes(): number {
+    return this.#pendingBytes();
+  }
+
+  /** Stops scheduling (close). Running jobs are abandoned; their outputs are orphans the next open deletes. */
+  shutdown(): void {
+    this.#disabled = true;
+    for (const r of this.#running.values()) r.settle(new LsmError('LSM_CLOSED', 'database closed during compaction'));
+    this.#running.clear();
+  }
+}

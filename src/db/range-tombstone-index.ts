@@ -1,0 +1,63 @@
+/**
+ * The range tombstones a reader must honour: those of every memtable and of every table of
+ * the current version, fragmented for O(log n) lookups. Rebuilt only when its sources change;
+ * a database without range deletions pays one length check per read.
+ */
+import { FragmentedRangeTombstones, type RangeTombstone } from '../base/range-tombstone.js';
+import type { Version } from '../manifest/version.js';
+import type { MemTable } from '../memtable/memtable.js';
+import type { TableCache } from './table-cache.js';
+
+export class RangeTombstoneIndex {
+  /** Tombstones per table file number (tables are immutable, so this never goes stale). */
+  readonly #byFile = new Map<number, readonly RangeTombstone[]>();
+  #version: Version | undefined;
+  #versionTombstones: RangeTombstone[] = [];
+  #memKey = '';
+  #current = FragmentedRangeTombstones.EMPTY;
+
+  constructor(readonly tableCache: TableCache) {}
+
+  /** The fragmented tombstones for reads of `version` plus `memtables`. */
+  get(version: Version, memtables: readonly MemTable[]): FragmentedRangeTombstones {
+    let changed = false;
+    if (version !== this.#version) {
+      this.#version = version;
+      this.#versionTombstones = this.#collect(version);
+      changed = true;
+    }
+    let memKey = '';
+    let memCount = 0;
+    for (const m of memtables) {
+      memCount += m.rangeTombstones.length;
+      if (m.rangeTombstones.length > 0) memKey += `${m.logNumber}:${m.rangeTombstones.length},`;
+    }
+    if (memKey !== this.#memKey) {
+      this.#memKey = memKey;
+      changed = true;
+    }
+    if (changed) {
+      const all = this.#versionTombstones.length === 0 && memCount === 0
+        ? []
+        : [...this.#versionTombstones, ...memtables.flatMap((m) => m.rangeTombstones)];
+      this.#current = all.length === 0 ? FragmentedRangeTombstones.EMPTY : new FragmentedRangeTombstones(all);
+    }
+    return this.#current;
+  }
+
+  #collect(version: Version): RangeTombstone[] {
+    const out: RangeTombstone[] = [];
+    const live = new Set<number>();
+    for (const { meta } of version.allFiles()) {
+      live.add(meta.number);
+      let ts = this.#byFile.get(meta.number);
+      if (ts === undefined) {
+        ts = this.tableCache.get(meta.number).rangeTombstones;
+        this.#byFile.set(meta.number, ts);
+      }
+      for (const t of ts) out.push(t);
+    }
+    for (const n of this.#byFile.keys()) if (!live.has(n)) this.#byFile.delete(n);
+    return out;
+  }
+}
