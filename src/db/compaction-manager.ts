@@ -17,8 +17,10 @@ import { LsmError, assert } from '../base/errors.js';
 import type { CompactionJobResult, CompactionJobSpec } from '../compaction/compaction-job.js';
 import type { CompactionOptions } from '../compaction/compaction-options.js';
 import {
-  type CompactionPlan, type PickerInput, levelScores, pendingCompactionBytes, totalBytes,
+  type CompactionPlan, type PickerInput, grandparentOverlapLimit, levelScores, levelTargets, overlappingFiles,
+  pendingCompactionBytes, targetFileSizeForLevel, totalBytes,
 } from '../compaction/compaction-plan.js';
+import { makeInternalKey } from '../base/internal-key.js';
 import { pickLeveledCompaction, pickManualCompaction } from '../compaction/leveled-picker.js';
 import type { UserFunctionSpec } from '../compaction/merge-operator.js';
 import { pickUniversalCompaction } from '../compaction/universal-picker.js';
@@ -286,21 +288,20 @@ export class CompactionManager {
   }
 
   /**
-   * Compacts every file overlapping [begin, end] down to the last level (RocksDB's CompactRange
-   * with default options). Automatic compactions pause meanwhile.
+   * Compacts every file overlapping [begin, end] (user keys) down to the last level, then
+   * rewrites the last level's overlapping files in place, so everything droppable is dropped
+   * (RocksDB's CompactRange with BottommostLevelCompaction::kForce). Automatic compactions
+   * pause meanwhile.
    */
   async compactRange(begin: Uint8Array | undefined, end: Uint8Array | undefined): Promise<void> {
     this.#paused++;
     try {
       await this.#drain();
-      for (let level = 0; level < NUM_LEVELS - 1; level++) {
-        for (let guard = 0; guard < 10_000; guard++) {
-          if (this.#host.failed()) throw new LsmError('LSM_IO', 'background error during compactRange');
-          const plan = this.#manualPlan(level, begin, end);
-          if (plan === undefined) break;
-          await this.#runNow(plan);
-          if (plan.outputLevel === level) break; // universal: one pass over everything
-        }
+      if (this.#options.compactionStyle === 'universal') {
+        const plan = this.#universalFullPlan();
+        if (plan !== undefined) await this.#runNow(plan);
+      } else {
+        await this.#leveledManual(begin, end);
       }
     } finally {
       this.#paused--;
@@ -308,20 +309,39 @@ export class CompactionManager {
     this.maybeSchedule();
   }
 
-  #manualPlan(level: number, begin: Uint8Array | undefined, end: Uint8Array | undefined): CompactionPlan | undefined {
-    const input = this.#pickerInput();
-    if (this.#options.compactionStyle === 'universal') return level === 0 ? this.#universalFullPlan(input) : undefined;
-    return pickManualCompaction(input, this.#options, level, begin, end);
+  async #leveledManual(begin: Uint8Array | undefined, end: Uint8Array | undefined): Promise<void> {
+    for (let level = 0; level < NUM_LEVELS - 1; level++) {
+      for (;;) {
+        if (this.#host.failed()) throw new LsmError('LSM_IO', 'background error during compactRange');
+        const plan = pickManualCompaction(this.#pickerInput(), this.#options, level, begin, end);
+        if (plan === undefined) break;
+        await this.#runNow(plan);
+      }
+    }
+    const last = this.#lastLevelPlan(begin, end);
+    if (last !== undefined) await this.#runNow(last);
+  }
+
+  /** The last level's files overlapping [begin, end], rewritten into the same level. */
+  #lastLevelPlan(begin: Uint8Array | undefined, end: Uint8Array | undefined): CompactionPlan | undefined {
+    const last = NUM_LEVELS - 1;
+    const lo = begin === undefined ? undefined : makeInternalKey(begin, 0, 0);
+    const hi = end === undefined ? undefined : makeInternalKey(end, 0, 0);
+    const files = overlappingFiles(this.#host.versions.current.files, last, lo, hi);
+    if (files.length === 0) return undefined;
+    const maxOutputFileBytes = targetFileSizeForLevel(this.#options, last, levelTargets(this.#host.versions.current.files, this.#options).baseLevel);
+    return {
+      reason: 'manual', inputs: [{ level: last, files }], outputLevel: last, trivialMove: false, grandparents: [],
+      maxOutputFileBytes, maxGrandparentOverlapBytes: grandparentOverlapLimit(maxOutputFileBytes), bottommost: true, score: 0,
+    };
   }
 
   /** Universal's manual compaction: every sorted run into one run at the last level. */
-  #universalFullPlan(input: PickerInput): CompactionPlan | undefined {
-    const inputs = input.files.map((files, level) => ({ level, files: [...files] })).filter((l) => l.files.length > 0);
+  #universalFullPlan(): CompactionPlan | undefined {
+    const inputs = this.#host.versions.current.files.map((files, level) => ({ level, files: [...files] })).filter((l) => l.files.length > 0);
     if (inputs.length === 0) return undefined;
-    const last = NUM_LEVELS - 1;
-    if (inputs.length === 1 && inputs[0]!.level === last && inputs[0]!.files.length <= 1) return undefined;
     return {
-      reason: 'manual', inputs, outputLevel: last, trivialMove: false, grandparents: [],
+      reason: 'manual', inputs, outputLevel: NUM_LEVELS - 1, trivialMove: false, grandparents: [],
       maxOutputFileBytes: Number.MAX_SAFE_INTEGER, maxGrandparentOverlapBytes: Number.MAX_SAFE_INTEGER,
       bottommost: true, score: 0,
     };
