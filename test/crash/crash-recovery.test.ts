@@ -251,14 +251,14 @@ describe('crash recovery (random workloads)', () => {
   it('with the WAL: every write acknowledged before the last sync survives, and nothing else appears', async () => {
     await fc.assert(
       fc.asyncProperty(workloadArb, (w) => crashAndVerify(w, true)),
-      fcParams(25, 800),
+      fcParams(100, 2000),
     );
   });
 
   it('with the WAL off: a crash shows the state of some flush at or after the last completed one', async () => {
     await fc.assert(
       fc.asyncProperty(workloadArb, (w) => crashAndVerify(w, false)),
-      fcParams(15, 400),
+      fcParams(60, 1000),
     );
   });
 });

@@ -200,14 +200,14 @@ describe('Database agrees with a Map model', () => {
   it('with the WAL on', async () => {
     await fc.assert(
       fc.asyncProperty(configArb, fc.array(cmdArb, { maxLength: 60, size: 'max' }), (config, cmds) => runCommands(config, true, cmds)),
-      fcParams(40, 1000),
+      fcParams(120, 2000),
     );
   });
 
   it('with the WAL off (reopen only after a clean close)', async () => {
     await fc.assert(
       fc.asyncProperty(configArb, fc.array(cmdArb, { maxLength: 60, size: 'max' }), (config, cmds) => runCommands(config, false, cmds)),
-      fcParams(40, 1000),
+      fcParams(120, 2000),
     );
   });
 
@@ -215,7 +215,7 @@ describe('Database agrees with a Map model', () => {
     const long = fc.array(cmdArb, { minLength: 200, maxLength: 400 });
     await fc.assert(
       fc.asyncProperty(configArb, fc.boolean(), long, (config, wal, cmds) => runCommands({ ...config, maxOpenFiles: 16 }, wal, cmds, 20)),
-      fcParams(4, 100),
+      fcParams(10, 200),
     );
   });
 });
