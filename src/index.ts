@@ -10,6 +10,11 @@ export type { Entry, IteratorBounds } from './db/db-iterator.js';
 export type { DatabaseOptions, WalFlushPolicy } from './db/options.js';
 export { Snapshot } from './db/snapshot.js';
 export { WriteBatch } from './wal/write-batch.js';
+export { MergeOperators } from './compaction/builtin-operators.js';
+export type {
+  CompactionFilter, CompactionFilterDecision, CompactionFilterOption, MergeOperator, MergeOperatorOption, UserFunctionSpec,
+} from './compaction/merge-operator.js';
+export type { CompactionOptions, CompactionStyle } from './compaction/compaction-options.js';
 export type { RecoveryMode } from './record/log-reader.js';
 export type { CompressionName } from './sstable/compression.js';
 export {
