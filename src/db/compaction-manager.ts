@@ -47,6 +47,8 @@ export interface CompactionHost {
   failed(): boolean;
   /** A version was installed: delete obsolete files. */
   afterInstall(): void;
+  /** A flush job has taken a file number and not yet installed its table. */
+  flushInFlight(): boolean;
 }
 
 interface RunningCompaction {
@@ -109,9 +111,22 @@ export class CompactionManager {
       const plan = this.#options.compactionStyle === 'universal'
         ? pickUniversalCompaction(input, this.#options)
         : pickLeveledCompaction(input, this.#options);
-      if (plan === undefined) return;
+      if (plan === undefined || !this.#keepsLevel0Order(plan)) return;
       if (!this.#start(plan)) return;
     }
+  }
+
+  /**
+   * Level 0 is ordered by file number, newest first (invariant I7), so an output written to
+   * level 0 must be newer than every level-0 file outside the compaction and older than every
+   * flush still to come. Its number is taken now: that holds only when the inputs include the
+   * newest level-0 file and no flush already holds a (lower) number for newer data.
+   */
+  #keepsLevel0Order(plan: CompactionPlan): boolean {
+    if (plan.outputLevel !== 0) return true;
+    const newest = this.#host.versions.current.files[0]![0];
+    const l0Inputs = plan.inputs.find((l) => l.level === 0)?.files ?? [];
+    return !this.#host.flushInFlight() && newest !== undefined && l0Inputs.some((f) => f.number === newest.number);
   }
 
   /** Runs `plan`: a trivial move at once, anything else as a job. False when it failed. */
@@ -365,7 +380,16 @@ export class CompactionManager {
     return this.#pendingBytes();
   }
 
-  /** Stops scheduling (close). Running jobs are abandoned; their outputs are orphans the next open deletes. */
+  /**
+   * Stops scheduling and waits for running compactions to finish and install (RocksDB's
+   * CancelAllBackgroundWork(wait = true)), so close leaves no half-written table behind.
+   */
+  async stop(): Promise<void> {
+    this.#disabled = true;
+    await this.#drain();
+  }
+
+  /** Forgets running jobs (their outputs are orphans the next open deletes). */
   shutdown(): void {
     this.#disabled = true;
     for (const r of this.#running.values()) r.settle(new LsmError('LSM_CLOSED', 'database closed during compaction'));

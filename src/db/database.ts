@@ -580,6 +580,7 @@ export class Database {
       fail: (err) => this.#setBackgroundError(err),
       failed: () => this.#backgroundError !== undefined,
       afterInstall: () => this.#deleteObsoleteFiles(),
+      flushInFlight: () => this.#flushJob !== undefined,
     };
   }
 
@@ -886,6 +887,7 @@ export class Database {
       await this.#waitForFlushes().catch((err: unknown) => {
         if (this.#wal === undefined) failure = err;
       });
+      await this.#compactions.stop();
       this.#wal?.sync();
     } finally {
       await this.#abandon();
