@@ -26,7 +26,7 @@ import { TableReader } from '../../src/sstable/table-reader.js';
 import { BlockCache } from '../../src/sstable/block-cache.js';
 import { CrashFs } from '../helpers/crash-fs.js';
 import { KEY_POOL, type Model, checkAgainstModel, keyIndexArb, keyOf, valueArb } from '../helpers/db-model.js';
-import { fcParams, hex, seededRandom } from '../helpers/fc-params.js';
+import { PROPERTY_TIMEOUT, fcParams, hex, seededRandom } from '../helpers/fc-params.js';
 import { bytes, text } from '../helpers/temp-dir.js';
 
 type Step =
@@ -253,14 +253,14 @@ describe('crash recovery (random workloads)', () => {
       fc.asyncProperty(workloadArb, (w) => crashAndVerify(w, true)),
       fcParams(100, 2000),
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it('with the WAL off: a crash shows the state of some flush at or after the last completed one', async () => {
     await fc.assert(
       fc.asyncProperty(workloadArb, (w) => crashAndVerify(w, false)),
       fcParams(60, 1000),
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });
 
 const keyN = (i: number): Uint8Array => bytes(`key${String(i).padStart(4, '0')}`);
@@ -373,7 +373,7 @@ describe('corruption is reported, never returned as data', () => {
       }),
       fcParams(20, 500),
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it('a flipped byte anywhere in a table: every read returns the written value or throws LSM_CORRUPTION naming the file', async () => {
     await fc.assert(
@@ -408,7 +408,7 @@ describe('corruption is reported, never returned as data', () => {
       }),
       fcParams(30, 1000),
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it('any flipped byte in CURRENT: open throws LSM_CORRUPTION', async () => {
     const { fs } = await populated('none');

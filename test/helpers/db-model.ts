@@ -93,3 +93,27 @@ export function checkAgainstModel(db: Database, model: Model, what: string, snap
   expect(scan(db, { reverse: false }, snapshot), `${what}: forward scan`).toEqual(expectedScan(model, { reverse: false }));
   expect(scan(db, { reverse: true }, snapshot), `${what}: reverse scan`).toEqual(expectedScan(model, { reverse: true }));
 }
+
+/** Compaction settings small enough that 4 KiB memtables trigger compactions into deep levels. */
+export interface CompactionConfig {
+  compactionStyle: 'leveled' | 'universal';
+  level0FileNumCompactionTrigger: number;
+  maxBytesForLevelBase: number;
+  targetFileSizeBase: number;
+  levelCompactionDynamicLevelBytes: boolean;
+}
+
+export const compactionConfigArb: fc.Arbitrary<CompactionConfig> = fc.record({
+  compactionStyle: fc.constantFrom('leveled' as const, 'universal' as const),
+  level0FileNumCompactionTrigger: fc.integer({ min: 1, max: 4 }),
+  maxBytesForLevelBase: fc.constantFrom(2048, 8192, 32768),
+  targetFileSizeBase: fc.constantFrom(512, 2048, 8192),
+  levelCompactionDynamicLevelBytes: fc.boolean(),
+});
+
+/** Bounds for compactRange: none, or two pool keys (either may be missing). */
+export const compactBoundsArb: fc.Arbitrary<{ start?: string; end?: string }> = fc.record(
+  { start: fc.constantFrom(...BOUND_POOL), end: fc.constantFrom(...BOUND_POOL) },
+  { requiredKeys: [] },
+);
+

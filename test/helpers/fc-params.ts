@@ -7,6 +7,9 @@ import type { Parameters } from 'fast-check';
 
 export const STRESS = process.env['STRESS'] === '1';
 
+/** Per-test timeout: stress runs (or a large FC_RUNS) take minutes, not the default minute. */
+export const PROPERTY_TIMEOUT = STRESS || process.env['FC_RUNS'] !== undefined ? 60 * 60_000 : 60_000;
+
 /** `runs` runs by default (kept small so test/property + test/crash stay under a minute). */
 export function fcParams<T>(runs: number, stressRuns = runs * 50): Parameters<T> {
   const seed = process.env['FC_SEED'];

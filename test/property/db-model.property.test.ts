@@ -11,9 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { Database, type DbIterator, MemFileSystem, type Snapshot, WriteBatch } from '../../src/index.js';
 import type { CompressionName } from '../../src/index.js';
 import {
-  type IterSpec, type Model, KEY_POOL, checkAgainstModel, expectedScan, iterSpecArb, iteratorOptions, keyIndexArb, keyOf, scan, valueArb,
+  type CompactionConfig, type IterSpec, type Model, KEY_POOL, compactBoundsArb, compactionConfigArb, checkAgainstModel, expectedScan, iterSpecArb, iteratorOptions, keyIndexArb, keyOf, scan, valueArb,
 } from '../helpers/db-model.js';
-import { fcParams, hex } from '../helpers/fc-params.js';
+import { PROPERTY_TIMEOUT, fcParams, hex } from '../helpers/fc-params.js';
 
 type Cmd =
   | { t: 'put'; k: number; v: Uint8Array }
@@ -27,6 +27,7 @@ type Cmd =
   | { t: 'step'; i: number; n: number }
   | { t: 'sync' }
   | { t: 'flush' }
+  | { t: 'compact'; start?: string; end?: string }
   | { t: 'tick' }
   | { t: 'reopen' };
 
@@ -48,6 +49,7 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ t: fc.constant('step' as const), i: fc.nat(1), n: fc.integer({ min: 1, max: 4 }) }) },
   { weight: 1, arbitrary: fc.constant({ t: 'sync' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'flush' as const }) },
+  { weight: 1, arbitrary: compactBoundsArb.map((b) => ({ t: 'compact' as const, ...b })) },
   { weight: 2, arbitrary: fc.constant({ t: 'tick' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'reopen' as const }) },
 );
@@ -59,6 +61,7 @@ interface Config {
   cache: number;
   maxOpenFiles: number;
   maxWriteBufferNumber: number;
+  compaction: CompactionConfig;
 }
 
 const configArb: fc.Arbitrary<Config> = fc.record({
@@ -68,6 +71,7 @@ const configArb: fc.Arbitrary<Config> = fc.record({
   cache: fc.constantFrom(0, 2048, 1 << 20),
   maxOpenFiles: fc.constantFrom(16, 5000),
   maxWriteBufferNumber: fc.integer({ min: 2, max: 4 }),
+  compaction: compactionConfigArb,
 });
 
 function describeCmd(c: Cmd): string {
@@ -80,6 +84,7 @@ function describeCmd(c: Cmd): string {
     case 'iter': return `iter(${JSON.stringify(c.spec)}, snap ${c.snap})`;
     case 'open': return `open iterator(${JSON.stringify(c.spec)})`;
     case 'step': return `step(iterator ${c.i}, ${c.n})`;
+    case 'compact': return `compactRange(${c.start ?? '-'}, ${c.end ?? '-'})`;
     default: return c.t;
   }
 }
@@ -89,7 +94,7 @@ async function runCommands(config: Config, wal: boolean, cmds: Cmd[], checkEvery
   const options = {
     fileSystem: fs, wal, writeBufferSize: 4096, blockSize: 256, blockRestartInterval: config.restart,
     compression: config.compression, bloomBitsPerKey: config.bloom, blockCacheSize: config.cache,
-    maxOpenFiles: config.maxOpenFiles, maxWriteBufferNumber: config.maxWriteBufferNumber,
+    maxOpenFiles: config.maxOpenFiles, maxWriteBufferNumber: config.maxWriteBufferNumber, ...config.compaction,
   };
   let db = await Database.open('/db', options);
   const model: Model = new Map();
@@ -170,6 +175,11 @@ async function runCommands(config: Config, wal: boolean, cmds: Cmd[], checkEvery
         case 'flush':
           await db.flush();
           break;
+        case 'compact': {
+          const bound = (k: string | undefined): Uint8Array | undefined => (k === undefined ? undefined : new Uint8Array(Buffer.from(k, 'hex')));
+          await db.compactRange(bound(c.start), bound(c.end));
+          break;
+        }
         case 'tick':
           await new Promise((r) => setImmediate(r));
           break;
@@ -202,14 +212,14 @@ describe('Database agrees with a Map model', () => {
       fc.asyncProperty(configArb, fc.array(cmdArb, { maxLength: 60, size: 'max' }), (config, cmds) => runCommands(config, true, cmds)),
       fcParams(120, 2000),
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it('with the WAL off (reopen only after a clean close)', async () => {
     await fc.assert(
       fc.asyncProperty(configArb, fc.array(cmdArb, { maxLength: 60, size: 'max' }), (config, cmds) => runCommands(config, false, cmds)),
       fcParams(120, 2000),
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it('over long histories (dozens of level-0 tables, table cache evictions), checked every 20 commands', async () => {
     const long = fc.array(cmdArb, { minLength: 200, maxLength: 400 });
@@ -217,5 +227,5 @@ describe('Database agrees with a Map model', () => {
       fc.asyncProperty(configArb, fc.boolean(), long, (config, wal, cmds) => runCommands({ ...config, maxOpenFiles: 16 }, wal, cmds, 20)),
       fcParams(10, 200),
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });

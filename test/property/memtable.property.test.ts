@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValueKind } from '../../src/base/internal-key.js';
 import { MemTable, arenaBytesFor, nodeBytes } from '../../src/memtable/memtable.js';
-import { fcParams, hex } from '../helpers/fc-params.js';
+import { PROPERTY_TIMEOUT, fcParams, hex } from '../helpers/fc-params.js';
 import { type ModelEntry, checkIterator, entriesArb, opsArb, userKeyArb } from '../helpers/iterator-model.js';
 
 const entries = entriesArb({ kinds: [ValueKind.Value, ValueKind.Deletion], maxLength: 60 });
@@ -38,7 +38,7 @@ describe('memtable properties', () => {
       }),
       fcParams(200),
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it('full forward and reverse scans return every entry in order', () => {
     fc.assert(
@@ -53,7 +53,7 @@ describe('memtable properties', () => {
       }),
       fcParams(100),
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it('get returns the newest version at or below the read sequence', () => {
     fc.assert(
@@ -84,5 +84,5 @@ describe('memtable properties', () => {
       ),
       fcParams(200),
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });

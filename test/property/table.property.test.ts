@@ -12,7 +12,7 @@ import { BlockCache } from '../../src/sstable/block-cache.js';
 import { CompressionType, loadCodecs } from '../../src/sstable/compression.js';
 import { TableBuilder } from '../../src/sstable/table-builder.js';
 import { TableReader } from '../../src/sstable/table-reader.js';
-import { fcParams, hex } from '../helpers/fc-params.js';
+import { PROPERTY_TIMEOUT, fcParams, hex } from '../helpers/fc-params.js';
 import { type ModelEntry, checkIterator, entriesArb, ikeyOf, opsArb, targetArb } from '../helpers/iterator-model.js';
 
 beforeAll(async () => {
@@ -64,7 +64,7 @@ describe('table properties', () => {
       }),
       fcParams(150),
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it('full forward and reverse scans cross every block boundary', () => {
     fc.assert(
@@ -82,7 +82,7 @@ describe('table properties', () => {
       }),
       fcParams(100),
     );
-  });
+  }, PROPERTY_TIMEOUT);
 
   it('get returns the first entry at or after the lookup key when it has the same user key', () => {
     fc.assert(
@@ -109,5 +109,5 @@ describe('table properties', () => {
       ),
       fcParams(150),
     );
-  });
+  }, PROPERTY_TIMEOUT);
 });
