@@ -25,7 +25,9 @@ import { LogReader } from '../../src/record/log-reader.js';
 import { TableReader } from '../../src/sstable/table-reader.js';
 import { BlockCache } from '../../src/sstable/block-cache.js';
 import { CrashFs } from '../helpers/crash-fs.js';
-import { KEY_POOL, type Model, checkAgainstModel, keyIndexArb, keyOf, valueArb } from '../helpers/db-model.js';
+import {
+  type CompactionConfig, KEY_POOL, type Model, checkAgainstModel, compactBoundsArb, compactionConfigArb, keyIndexArb, keyOf, valueArb,
+} from '../helpers/db-model.js';
 import { PROPERTY_TIMEOUT, fcParams, hex, seededRandom } from '../helpers/fc-params.js';
 import { bytes, text } from '../helpers/temp-dir.js';
 
@@ -37,6 +39,7 @@ type Step =
   | { t: 'flush' }
   | { t: 'tick' }
   | { t: 'reopen' }
+  | { t: 'compact'; start?: string; end?: string }
   | { t: 'crash' };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
@@ -54,6 +57,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ t: 'flush' as const }) },
   { weight: 3, arbitrary: fc.constant({ t: 'tick' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'reopen' as const }) },
+  { weight: 1, arbitrary: compactBoundsArb.map((b) => ({ t: 'compact' as const, ...b })) },
   { weight: 2, arbitrary: fc.constant({ t: 'crash' as const }) },
 );
 
@@ -66,8 +70,15 @@ interface Capture {
   label: string;
 }
 
-const baseOptions = (fs: MemFileSystem | CrashFs, wal: boolean): DatabaseOptions => ({
-  fileSystem: fs, wal, writeBufferSize: 4096, blockSize: 256, blockRestartInterval: 2, compression: 'lz4',
+/** WAL on or off, and compaction settings (undefined: the defaults, which rarely compact here). */
+interface Setup {
+  wal: boolean;
+  compaction: CompactionConfig | undefined;
+}
+
+const baseOptions = (fs: MemFileSystem | CrashFs, setup: Setup): DatabaseOptions => ({
+  fileSystem: fs, wal: setup.wal, writeBufferSize: 4096, blockSize: 256, blockRestartInterval: 2, compression: 'lz4',
+  ...setup.compaction,
 });
 
 function apply(model: Model, step: Step): Model {
@@ -79,8 +90,9 @@ function apply(model: Model, step: Step): Model {
 }
 
 /** Runs one step on `h.db` (reopen replaces it); returns true when the step makes its state durable. */
-async function execute(h: { db: Database; fs: CrashFs }, step: Step, wal: boolean): Promise<boolean> {
+async function execute(h: { db: Database; fs: CrashFs }, step: Step, setup: Setup): Promise<boolean> {
   const { db } = h;
+  const { wal } = setup;
   const sync = 'sync' in step && typeof step.sync === 'boolean' ? { sync: step.sync } : undefined;
   switch (step.t) {
     case 'put':
@@ -107,8 +119,14 @@ async function execute(h: { db: Database; fs: CrashFs }, step: Step, wal: boolea
     case 'reopen':
       // A clean close syncs the WAL (or, without one, flushes): everything is durable.
       await db.close();
-      h.db = await Database.open('/db', baseOptions(h.fs, wal));
+      h.db = await Database.open('/db', baseOptions(h.fs, setup));
       return true;
+    case 'compact': {
+      // compactRange flushes first, so like flush() it makes every earlier write durable.
+      const bound = (k: string | undefined): Uint8Array | undefined => (k === undefined ? undefined : new Uint8Array(Buffer.from(k, 'hex')));
+      await db.compactRange(bound(step.start), bound(step.end));
+      return true;
+    }
     case 'crash':
       return false;
   }
@@ -116,7 +134,7 @@ async function execute(h: { db: Database; fs: CrashFs }, step: Step, wal: boolea
 
 /** Runs the workload, capturing crash clones at explicit steps and at the given fs events. */
 async function runWorkload(
-  steps: Step[], crashEvents: number[], tornSeed: number | undefined, wal: boolean,
+  steps: Step[], crashEvents: number[], tornSeed: number | undefined, setup: Setup,
 ): Promise<{ captures: Capture[]; states: Model[]; events: number }> {
   const mem = new MemFileSystem();
   const fs = new CrashFs(mem);
@@ -135,7 +153,7 @@ async function runWorkload(
   fs.hook = (phase, event, path) => {
     if (phase === 'before' && wanted.has(fs.events)) take(`crash before ${event} ${path} (event ${fs.events})`);
   };
-  const h = { db: await Database.open('/db', baseOptions(fs, wal)), fs };
+  const h = { db: await Database.open('/db', baseOptions(fs, setup)), fs };
   try {
     for (const [i, step] of steps.entries()) {
       label = `step ${i} (${step.t})`;
@@ -145,7 +163,7 @@ async function runWorkload(
       }
       const next = apply(states[states.length - 1]!, step);
       newest = states.length;
-      const synced = await execute(h, step, wal);
+      const synced = await execute(h, step, setup);
       states.push(next);
       if (synced) durable = states.length - 1;
     }
@@ -166,9 +184,9 @@ function sameState(a: Map<string, string>, b: Model): boolean {
   return true;
 }
 
-async function verifyCapture(cap: Capture, states: Model[], wal: boolean): Promise<void> {
+async function verifyCapture(cap: Capture, states: Model[], setup: Setup): Promise<void> {
   const what = `${cap.label}; durable state ${cap.s}, newest possible ${cap.c}`;
-  let db = await Database.open('/db', baseOptions(cap.fs, wal));
+  let db = await Database.open('/db', baseOptions(cap.fs, setup));
   try {
     const got = new Map<string, string>();
     for (const [k, v] of db.iterator()) got.set(hex(k), hex(v));
@@ -198,7 +216,7 @@ async function verifyCapture(cap: Capture, states: Model[], wal: boolean): Promi
       }
     }
     await db.close();
-    db = await Database.open('/db', baseOptions(cap.fs, wal));
+    db = await Database.open('/db', baseOptions(cap.fs, setup));
     checkAgainstModel(db, after, `${what}: reopened after post-recovery writes`);
   } finally {
     await db.close();
@@ -212,19 +230,20 @@ const workloadArb = fc.record({
   torn: fc.option(fc.integer(), { nil: undefined }),
   /** Crash again while recovering from each crash, this far into recovery's file operations. */
   recrash: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
+  compaction: fc.option(compactionConfigArb, { nil: undefined }),
 });
 
 /** The image a second crash leaves, taken `where` (a fraction) into opening and closing `fs`. */
-async function crashDuringRecovery(fs: MemFileSystem, wal: boolean, where: number): Promise<MemFileSystem> {
+async function crashDuringRecovery(fs: MemFileSystem, setup: Setup, where: number): Promise<MemFileSystem> {
   const counting = new CrashFs(fs.clone());
-  await (await Database.open('/db', baseOptions(counting, wal))).close();
+  await (await Database.open('/db', baseOptions(counting, setup))).close();
   const target = 1 + Math.min(counting.events - 1, Math.floor(where * counting.events));
   const live = new CrashFs(fs.clone());
   let crashed: MemFileSystem | undefined;
   live.hook = (phase) => {
     if (phase === 'before' && live.events === target && crashed === undefined) crashed = live.inner.crashClone();
   };
-  await (await Database.open('/db', baseOptions(live, wal))).close();
+  await (await Database.open('/db', baseOptions(live, setup))).close();
   return crashed ?? live.inner.crashClone();
 }
 
@@ -233,31 +252,31 @@ async function crashDuringRecovery(fs: MemFileSystem, wal: boolean, where: numbe
  * crash clones at the chosen events and at its explicit crash steps, and verifies every clone.
  */
 async function crashAndVerify(
-  w: { steps: Step[]; crashAt: number[]; torn: number | undefined; recrash: number | undefined }, wal: boolean,
+  w: { steps: Step[]; crashAt: number[]; torn: number | undefined; recrash: number | undefined }, setup: Setup,
 ): Promise<void> {
-  const { events } = await runWorkload(w.steps, [], undefined, wal);
+  const { events } = await runWorkload(w.steps, [], undefined, setup);
   const at = w.crashAt.map((f) => 1 + Math.min(events - 1, Math.floor(f * events)));
-  const { captures, states } = await runWorkload(w.steps, at, w.torn, wal);
+  const { captures, states } = await runWorkload(w.steps, at, w.torn, setup);
   for (const cap of captures) {
     if (w.recrash !== undefined) {
-      const again = await crashDuringRecovery(cap.fs, wal, w.recrash);
-      await verifyCapture({ ...cap, fs: again, label: `${cap.label}, then a crash ${w.recrash} into recovery` }, states, wal);
+      const again = await crashDuringRecovery(cap.fs, setup, w.recrash);
+      await verifyCapture({ ...cap, fs: again, label: `${cap.label}, then a crash ${w.recrash} into recovery` }, states, setup);
     }
-    await verifyCapture(cap, states, wal);
+    await verifyCapture(cap, states, setup);
   }
 }
 
 describe('crash recovery (random workloads)', () => {
   it('with the WAL: every write acknowledged before the last sync survives, and nothing else appears', async () => {
     await fc.assert(
-      fc.asyncProperty(workloadArb, (w) => crashAndVerify(w, true)),
+      fc.asyncProperty(workloadArb, (w) => crashAndVerify(w, { wal: true, compaction: w.compaction })),
       fcParams(100, 2000),
     );
   }, PROPERTY_TIMEOUT);
 
   it('with the WAL off: a crash shows the state of some flush at or after the last completed one', async () => {
     await fc.assert(
-      fc.asyncProperty(workloadArb, (w) => crashAndVerify(w, false)),
+      fc.asyncProperty(workloadArb, (w) => crashAndVerify(w, { wal: false, compaction: w.compaction })),
       fcParams(60, 1000),
     );
   }, PROPERTY_TIMEOUT);
@@ -287,7 +306,7 @@ describe('crash in the middle of a flush', () => {
     it(`(WAL ${wal ? 'on' : 'off'}) a table written but not yet in the MANIFEST is deleted on open`, async () => {
       const mem = new MemFileSystem();
       const fs = new CrashFs(mem);
-      const db = await Database.open('/db', baseOptions(fs, wal));
+      const db = await Database.open('/db', baseOptions(fs, { wal, compaction: undefined }));
       const durable: Model = new Map();
       for (let i = 0; i < 40; i++) {
         db.put(keyN(i), valueN(i));
@@ -310,7 +329,7 @@ describe('crash in the middle of a flush', () => {
       await db.close();
       expect(crashed).toBeDefined();
       expect(tableNames(crashed!)).toContain(orphan);
-      const reopened = await Database.open('/db', baseOptions(crashed!, wal));
+      const reopened = await Database.open('/db', baseOptions(crashed!, { wal, compaction: undefined }));
       try {
         expect(tableNames(crashed!)).not.toContain(orphan);
         expect(tableNames(crashed!).length).toBe(reopened.stats().levels.reduce((n, l) => n + l.files, 0));
