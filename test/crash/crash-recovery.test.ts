@@ -74,11 +74,14 @@ interface Capture {
 interface Setup {
   wal: boolean;
   compaction: CompactionConfig | undefined;
+  /** WAL recovery mode and flush policy: both must keep every guarantee checked here. */
+  walRecoveryMode?: 'tolerateCorruptedTailRecords' | 'pointInTime';
+  walFlushPolicy?: 'eventLoopTurn' | 'everyWrite';
 }
 
 const baseOptions = (fs: MemFileSystem | CrashFs, setup: Setup): DatabaseOptions => ({
   fileSystem: fs, wal: setup.wal, writeBufferSize: 4096, blockSize: 256, blockRestartInterval: 2, compression: 'lz4',
-  ...setup.compaction,
+  walRecoveryMode: setup.walRecoveryMode, walFlushPolicy: setup.walFlushPolicy, ...setup.compaction,
 });
 
 function apply(model: Model, step: Step): Model {
@@ -231,6 +234,8 @@ const workloadArb = fc.record({
   /** Crash again while recovering from each crash, this far into recovery's file operations. */
   recrash: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
   compaction: fc.option(compactionConfigArb, { nil: undefined }),
+  walRecoveryMode: fc.constantFrom('tolerateCorruptedTailRecords' as const, 'pointInTime' as const),
+  walFlushPolicy: fc.constantFrom('eventLoopTurn' as const, 'everyWrite' as const),
 });
 
 /** The image a second crash leaves, taken `where` (a fraction) into opening and closing `fs`. */
@@ -269,14 +274,14 @@ async function crashAndVerify(
 describe('crash recovery (random workloads)', () => {
   it('with the WAL: every write acknowledged before the last sync survives, and nothing else appears', async () => {
     await fc.assert(
-      fc.asyncProperty(workloadArb, (w) => crashAndVerify(w, { wal: true, compaction: w.compaction })),
+      fc.asyncProperty(workloadArb, (w) => crashAndVerify(w, { ...w, wal: true })),
       fcParams(100, 2000),
     );
   }, PROPERTY_TIMEOUT);
 
   it('with the WAL off: a crash shows the state of some flush at or after the last completed one', async () => {
     await fc.assert(
-      fc.asyncProperty(workloadArb, (w) => crashAndVerify(w, { wal: false, compaction: w.compaction })),
+      fc.asyncProperty(workloadArb, (w) => crashAndVerify(w, { ...w, wal: false })),
       fcParams(60, 1000),
     );
   }, PROPERTY_TIMEOUT);
