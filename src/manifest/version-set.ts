@@ -15,7 +15,7 @@ import type { FileSystem } from '../fs/file-system.js';
 import { LogReader } from '../record/log-reader.js';
 import { LogWriter } from '../record/log-writer.js';
 import { currentFileName, manifestFileName } from './filenames.js';
-import { isTornTail } from './torn-tail.js';
+import { isTornTail } from '../record/torn-tail.js';
 import { Version } from './version.js';
 import { VersionEdit } from './version-edit.js';
 

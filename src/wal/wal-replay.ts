@@ -10,6 +10,7 @@
 import { CorruptionError } from '../base/errors.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { LogReader, type RecoveryMode } from '../record/log-reader.js';
+import { intactFragmentAfter } from '../record/torn-tail.js';
 import { WriteBatch } from './write-batch.js';
 
 export interface WalReplayResult {
@@ -29,7 +30,15 @@ export function replayWal(
   onBatch: (batch: WriteBatch) => void,
 ): WalReplayResult {
   const data = fs.readFile(path);
-  const reader = new LogReader(data, path, { mode });
+  const reader = new LogReader(data, path, {
+    mode,
+    // Damage with an intact record anywhere after it is corruption, never a torn tail.
+    onDrop: mode !== 'tolerateCorruptedTailRecords' ? undefined : (region) => {
+      if (intactFragmentAfter(data, region.offset)) {
+        throw new CorruptionError(`WAL record damaged (${region.reason}) before intact records`, { file: path, offset: region.offset });
+      }
+    },
+  });
   const result: WalReplayResult = { batches: 0, lastSequence: 0, droppedBytes: 0 };
   for (let record = reader.readRecord(); record !== undefined; record = reader.readRecord()) {
     const batch = decodeBatch(record, path, reader.lastRecordOffset);

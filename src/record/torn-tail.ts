@@ -1,7 +1,8 @@
 /**
- * Which damage at the end of a MANIFEST recovery may ignore. Every edit is synced before it is
- * acknowledged, so the only damage a crash can leave is a torn write: a prefix of the one record
- * being appended. The record log's tail classification is far wider than that (after a bad
+ * Which damage at the end of a record log recovery may ignore.
+ *
+ * MANIFEST (isTornTail): every edit is synced before it is acknowledged, so the only damage a
+ * crash can leave is a torn write: a prefix of the one record being appended. The record log's tail classification is far wider than that (after a bad
  * fragment it resynchronises at the next 32 KiB block, so any damage in the last block counts
  * as "tail"); tolerating all of it would silently drop acknowledged edits, and open would then
  * delete the tables they added. So recovery accepts tail damage only when the first damaged
@@ -9,7 +10,7 @@
  */
 import { decodeFixed32 } from '../base/coding.js';
 import { crc32c, unmaskCrc } from '../base/crc32c.js';
-import { BLOCK_SIZE, HEADER_SIZE, MAX_RECORD_TYPE, RECORD_FULL } from '../record/format.js';
+import { BLOCK_SIZE, HEADER_SIZE, MAX_RECORD_TYPE, RECORD_FULL } from './format.js';
 
 /** End of the intact fragment (valid type and checksum) whose header is at `pos`, or -1. */
 function intactFragmentEnd(data: Uint8Array, pos: number): number {
@@ -47,4 +48,17 @@ export function isTornTail(data: Uint8Array, offset: number): boolean {
     if (intactFragmentEnd(data, pos) >= 0) return false;
   }
   return true;
+}
+
+/**
+ * WAL (intactFragmentAfter): unsynced writes may reach the disk in any state, so damage is a
+ * crash's tail only when no intact fragment starts anywhere after it. The reader's own check
+ * resumes at the next 32 KiB block; this one scans every byte, so a flipped bit in a record
+ * followed by intact records in the same block is reported as corruption, not dropped.
+ */
+export function intactFragmentAfter(data: Uint8Array, offset: number): boolean {
+  for (let pos = offset + 1; pos + HEADER_SIZE <= data.length; pos++) {
+    if (intactFragmentEnd(data, pos) >= 0) return true;
+  }
+  return false;
 }
