@@ -1,0 +1,79 @@
+/**
+ * Benchmark entry point: `node dist/bench/run.js [db|codecs] [flags]` (npm run bench -- db ...).
+ *   db      bench/db-bench.ts, db_bench-like workloads against classic-level and rocksdb
+ *   codecs  bench/codecs.ts, block codec throughput (run only when it exports main())
+ * With no command, db runs. `--help` after a command shows its flags.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const USAGE = `usage: node dist/bench/run.js [db|codecs] [flags]
+
+  db       db_bench-like workloads: lsm-state vs classic-level and rocksdb (default)
+           (node dist/bench/run.js db --help for its flags)
+  codecs   block codec benchmark (bench/codecs.ts)`;
+
+function isUsageError(err: unknown): boolean {
+  const e = err as { name?: string; code?: string } | undefined;
+  return e?.name === 'UsageError' || (typeof e?.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS'));
+}
+
+async function runCodecs(args: string[]): Promise<void> {
+  const url = new URL('./codecs.js', import.meta.url);
+  let source: string;
+  try {
+    source = readFileSync(fileURLToPath(url), 'utf8');
+  } catch {
+    console.error('note: bench/codecs.js is not built; skipping the codec benchmark');
+    return;
+  }
+  // Importing a module that runs itself would start it, so look for an exported main first.
+  if (!/export\s+(async\s+)?function\s+main\b|export\s*\{[^}]*\bmain\b[^}]*\}/.test(source)) {
+    console.error('note: bench/codecs.ts does not export main(); skipping it here (run it directly: node dist/bench/codecs.js)');
+    return;
+  }
+  const mod = (await import(url.href)) as { main?: (argv: string[]) => unknown };
+  if (typeof mod.main !== 'function') {
+    console.error('note: bench/codecs.js exports no main function; skipping it');
+    return;
+  }
+  await mod.main(args);
+}
+
+async function run(argv: string[]): Promise<void> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first.startsWith('-')) {
+    if (first === '-h' || first === '--help') {
+      console.log(USAGE);
+      return;
+    }
+    const { main } = await import('./db-bench.js');
+    await main(argv);
+    return;
+  }
+  switch (first) {
+    case 'db': {
+      const { main } = await import('./db-bench.js');
+      await main(rest);
+      return;
+    }
+    case 'codecs':
+      await runCodecs(rest);
+      return;
+    case 'help':
+      console.log(USAGE);
+      return;
+    default: {
+      const err = new Error(`unknown benchmark ${JSON.stringify(first)}\n${USAGE}`);
+      err.name = 'UsageError';
+      throw err;
+    }
+  }
+}
+
+try {
+  await run(process.argv.slice(2));
+} catch (err) {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = isUsageError(err) ? 2 : 1;
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+/**
+ * The `lsm-state` command line.
+ *
+ *   lsm-state bench [flags]   db_bench-like benchmark against classic-level and rocksdb, sized to
+ *                             finish in about a minute (flags: lsm-state bench --help)
+ *   lsm-state stats <dir>     open the database in <dir> and print db.stats()
+ *   lsm-state --help
+ *
+ * Exit codes: 0 success, 1 failure, 2 usage error.
+ */
+import { parseArgs } from 'node:util';
+import { Database } from '../index.js';
+import type { DatabaseStats } from '../index.js';
+
+/** Defaults for `lsm-state bench`: about a minute on 2 cores (docs/benchmarks.md). */
+const BENCH_DEFAULTS = {
+  num: 250_000, singleNum: 20_000, reads: 100_000, runs: 3, engines: ['lsm-state', 'classic-level', 'rocksdb'],
+};
+
+const USAGE = `usage: lsm-state <command> [flags]
+
+commands:
+  bench [flags]   db_bench-like workloads for lsm-state, classic-level and rocksdb
+                  (defaults here: --num ${BENCH_DEFAULTS.num} --single-num ${BENCH_DEFAULTS.singleNum} --reads ${BENCH_DEFAULTS.reads}
+                  --runs ${BENCH_DEFAULTS.runs} --engines ${BENCH_DEFAULTS.engines.join(',')}:
+                  about a minute on 2 cores; lsm-state bench --help lists every flag)
+  stats <dir>     open the database in <dir> (it must exist) and print db.stats()
+
+flags:
+  -h, --help      this text`;
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function isUsageError(err: unknown): boolean {
+  const e = err as { name?: string; code?: string } | undefined;
+  return e?.name === 'UsageError' || (typeof e?.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS'));
+}
+
+interface DbBenchModule {
+  main(argv: string[], defaults?: Record<string, unknown>): Promise<unknown>;
+}
+
+async function bench(args: string[]): Promise<void> {
+  let mod: DbBenchModule;
+  try {
+    // dist/src/cli/main.js → dist/bench/db-bench.js (not part of the published package).
+    mod = (await import(new URL('../../bench/db-bench.js', import.meta.url).href)) as DbBenchModule;
+  } catch (err) {
+    throw new Error(`the benchmark is not available (dist/bench/db-bench.js: ${(err as Error).message.split('\n')[0]}); build it from a source checkout with npx tsc -p tsconfig.json`);
+  }
+  await mod.main(args, BENCH_DEFAULTS);
+}
+
+function fmt(v: unknown): string {
+  if (typeof v === 'number') return Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(3);
+  return String(v);
+}
+
+function flatten(prefix: string, v: unknown, out: [string, unknown][]): void {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    for (const [k, x] of Object.entries(v)) flatten(prefix === '' ? k : `${prefix}.${k}`, x, out);
+  } else {
+    out.push([prefix, v]);
+  }
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  return [line(header), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+export function formatStats(dir: string, s: DatabaseStats): string {
+  const levels = s.levels.filter((l) => l.files > 0 || l.level === 0);
+  const rows: [string, unknown][] = [];
+  const { levels: _levels, ...rest } = s;
+  flatten('', rest, rows);
+  return [
+    `lsm-state stats: ${dir}`,
+    '',
+    table(['level', 'files', 'bytes'], levels.map((l) => [String(l.level), fmt(l.files), fmt(l.bytes)])),
+    '',
+    table(['stat', 'value'], rows.map(([k, v]) => [k, fmt(v)])),
+    '',
+    'Counters (flush, wal, stalls, blockCache) count from this open; opening replays the WAL into level-0 tables.',
+  ].join('\n');
+}
+
+async function stats(args: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, strict: true, options: { help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    console.log('usage: lsm-state stats <dir>');
+    return;
+  }
+  if (positionals.length !== 1) throw new UsageError(`stats takes one database directory, got ${positionals.length} arguments\nusage: lsm-state stats <dir>`);
+  const dir = positionals[0]!;
+  // No read-only mode exists yet: open replays the WAL and starts a new MANIFEST and WAL, but
+  // nothing here writes a key.
+  const db = await Database.open(dir, { createIfMissing: false });
+  try {
+    console.log(formatStats(dir, db.stats()));
+  } finally {
+    await db.close();
+  }
+}
+
+export async function cli(argv: string[]): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    switch (command) {
+      case undefined:
+        throw new UsageError(`a command is needed\n${USAGE}`);
+      case '-h':
+      case '--help':
+      case 'help':
+        console.log(USAGE);
+        return 0;
+      case 'bench':
+        await bench(rest);
+        return 0;
+      case 'stats':
+        await stats(rest);
+        return 0;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
+    }
+  } catch (err) {
+    console.error(`lsm-state: ${err instanceof Error ? err.message : String(err)}`);
+    return isUsageError(err) ? 2 : 1;
+  }
+}
+
+process.exitCode = await cli(process.argv.slice(2));
