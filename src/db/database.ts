@@ -402,8 +402,9 @@ export class Database {
     batch.setSequence(seq);
     if (this.#wal !== undefined) {
       try {
+        const before = this.#wal.size;
         this.#wal.add(batch);
-        this.#counters.walBytes += batch.byteSize;
+        this.#counters.walBytes += this.#wal.size - before; // record headers and block padding included
         if (sync === true) {
           this.#wal.sync();
           this.#counters.walSyncs++;
@@ -671,8 +672,10 @@ export class Database {
   }
 
   #getFromMemtables(key: Uint8Array, seq: number): MemTableHit | undefined {
-    const hit = this.#mem.get(key, seq);
-    if (hit !== undefined) return hit;
+    if (!this.#mem.isEmpty) {
+      const hit = this.#mem.get(key, seq);
+      if (hit !== undefined) return hit;
+    }
     for (let i = this.#imm.length - 1; i >= 0; i--) {
       const h = this.#imm[i]!.get(key, seq);
       if (h !== undefined) return h;

@@ -1,7 +1,9 @@
 /**
- * Byte-bounded LRU cache of uncompressed blocks shared by every table of a database
- * (RocksDB's block cache). A Map keeps insertion order, so the first key is the least
- * recently used; a hit re-inserts its entry. Keys are numbers: tableCacheId * 2^32 + offset.
+ * Byte-bounded cache of uncompressed blocks shared by every table of a database (RocksDB's
+ * block cache), evicting by second chance (CLOCK), an LRU approximation: a Map keeps insertion
+ * order; a hit only sets the entry's referenced bit; eviction takes the oldest entry, but one
+ * with its bit set gets the bit cleared and moves to the back instead. Hits, the hot path, thus
+ * cost one Map lookup instead of a delete and re-insert. Keys: tableCacheId * 2^32 + offset.
  */
 import type { Block } from './block.js';
 
@@ -15,8 +17,13 @@ export interface BlockCacheStats {
   misses: number;
 }
 
+interface CacheEntry {
+  block: Block;
+  referenced: boolean;
+}
+
 export class BlockCache {
-  readonly #map = new Map<number, Block>();
+  readonly #map = new Map<number, CacheEntry>();
   #usage = 0;
   #hits = 0;
   #misses = 0;
@@ -34,25 +41,24 @@ export class BlockCache {
   }
 
   get(key: number): Block | undefined {
-    const block = this.#map.get(key);
-    if (block === undefined) {
+    const entry = this.#map.get(key);
+    if (entry === undefined) {
       this.#misses++;
       return undefined;
     }
     this.#hits++;
-    this.#map.delete(key);
-    this.#map.set(key, block);
-    return block;
+    entry.referenced = true;
+    return entry.block;
   }
 
   insert(key: number, block: Block): void {
     if (block.charge > this.capacityBytes) return; // would evict everything for one block
     const old = this.#map.get(key);
     if (old !== undefined) {
-      this.#usage -= old.charge;
+      this.#usage -= old.block.charge;
       this.#map.delete(key);
     }
-    this.#map.set(key, block);
+    this.#map.set(key, { block, referenced: false });
     this.#usage += block.charge;
     this.#evict();
   }
@@ -61,9 +67,14 @@ export class BlockCache {
     while (this.#usage > this.capacityBytes) {
       const first = this.#map.entries().next();
       if (first.done) return;
-      const [key, block] = first.value;
+      const [key, entry] = first.value;
       this.#map.delete(key);
-      this.#usage -= block.charge;
+      if (entry.referenced) {
+        entry.referenced = false; // second chance: back of the queue
+        this.#map.set(key, entry);
+      } else {
+        this.#usage -= entry.block.charge;
+      }
     }
   }
 
@@ -74,7 +85,7 @@ export class BlockCache {
     const lo = tableId * OFFSET_SPACE;
     for (const key of this.#map.keys()) {
       if (key >= lo && key < lo + fileSize) {
-        this.#usage -= this.#map.get(key)!.charge;
+        this.#usage -= this.#map.get(key)!.block.charge;
         this.#map.delete(key);
       }
     }

@@ -96,7 +96,6 @@ export class BlockIterator implements InternalIterator {
     this.#current = this.#next;
     if (this.#current >= limit) {
       this.#current = limit;
-      this.#restartIndex = this.#block.numRestarts;
       return false;
     }
     const shared = this.#varint(this.#current);
@@ -110,15 +109,27 @@ export class BlockIterator implements InternalIterator {
       grown.set(this.#key.subarray(0, shared));
       this.#key = grown;
     }
-    this.#key.set(this.#data.subarray(keyStart, keyStart + nonShared), shared);
+    const key = this.#key;
+    const data = this.#data;
+    // Key deltas are short: a loop beats subarray + set (an allocation per entry).
+    for (let i = 0; i < nonShared; i++) key[shared + i] = data[keyStart + i]!;
     this.#keyLength = keyLength;
     this.#valueStart = keyStart + nonShared;
     this.#valueLength = valueLength;
     this.#next = this.#valueStart + valueLength;
-    while (this.#restartIndex + 1 < this.#block.numRestarts && this.#block.restartPoint(this.#restartIndex + 1) <= this.#current) {
-      this.#restartIndex++;
-    }
     return true;
+  }
+
+  /** Index of the last restart point before `offset` (-1 when none). */
+  #restartBefore(offset: number): number {
+    let lo = 0;
+    let hi = this.#block.numRestarts; // invariant: restartPoint(i) < offset for i < lo
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#block.restartPoint(mid) < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
   }
 
   #seekToRestart(index: number): void {
@@ -188,11 +199,8 @@ export class BlockIterator implements InternalIterator {
 
   prev(): void {
     const original = this.#current;
-    let index = this.#restartIndex;
-    while (this.#block.restartPoint(index) >= original) {
-      if (index === 0) return this.#invalidate();
-      index--;
-    }
+    const index = this.#restartBefore(original);
+    if (index < 0) return this.#invalidate();
     this.#seekToRestart(index);
     while (this.#parseNext() && this.#next < original) {
       // scan to the entry just before `original`
@@ -205,6 +213,11 @@ export class BlockIterator implements InternalIterator {
 
   value(): Uint8Array {
     return this.#data.subarray(this.#valueStart, this.#valueStart + this.#valueLength);
+  }
+
+  /** Copies the current value, for callers that keep it. */
+  valueCopy(): Uint8Array {
+    return this.#data.slice(this.#valueStart, this.#valueStart + this.#valueLength);
   }
 
   /** Copies the current key, for callers that keep it. */

@@ -11,7 +11,8 @@ import { AssertionError, CorruptionError } from '../base/errors.js';
 import { TRAILER_BYTES, ValueKind, compareInternalKeysRange, decodeTrailerSequence } from '../base/internal-key.js';
 import type { InternalIterator } from '../base/iterator.js';
 import type { FileSystem, RandomAccessFile } from '../fs/file-system.js';
-import { Block, BlockIterator } from './block.js';
+import { Block, type BlockIterator } from './block.js';
+import { BlockIndex } from './block-index.js';
 import { BlockCache } from './block-cache.js';
 import { type BlockHandle, decodeBlockHandle } from './block-handle.js';
 import { BloomFilter } from './bloom-filter.js';
@@ -46,10 +47,8 @@ export class TableReader {
   readonly #file: RandomAccessFile;
   readonly #cache: BlockCache;
   readonly #cacheId: number;
-  readonly #index: Block;
+  readonly #index: BlockIndex;
   readonly #filter: BloomFilter | undefined;
-  /** Index cursor reused by get(); get() is not re-entrant. */
-  readonly #indexCursor: BlockIterator;
   #scratch = new Uint8Array(16 * 1024);
   #closed = false;
   /** The opener holds one reference; iterators take more so eviction never closes under them. */
@@ -62,8 +61,7 @@ export class TableReader {
     this.#cache = options.cache;
     this.#cacheId = options.cache.newId();
     const { metaHandle, indexHandle } = this.#readFooter();
-    this.#index = this.#readBlock(indexHandle, false);
-    this.#indexCursor = this.#index.iterator(compareInternalKeysRange);
+    this.#index = new BlockIndex(this.#readBlock(indexHandle, false));
     const meta = this.#readMeta(metaHandle);
     this.#filter = meta.filter;
     this.properties = meta.properties;
@@ -165,15 +163,14 @@ export class TableReader {
     return block;
   }
 
-  /** @internal reads the data block an index entry points to. */
-  dataBlock(indexValue: Uint8Array): Block {
-    let handle: BlockHandle;
-    try {
-      handle = decodeBlockHandle(indexValue, { pos: 0 });
-    } catch (err) {
-      throw new CorruptionError('bad block handle in index', { file: this.path, offset: this.#index.offset }, { cause: err });
-    }
-    return this.#readBlock(handle, true);
+  /** @internal the decoded index block. */
+  get index(): BlockIndex {
+    return this.#index;
+  }
+
+  /** @internal reads data block `i` of the index. */
+  dataBlock(i: number): Block {
+    return this.#readBlock({ offset: this.#index.blockOffset(i), size: this.#index.blockSize(i) }, true);
   }
 
   /** False when the table certainly lacks `userKey`. */
@@ -188,19 +185,16 @@ export class TableReader {
   get(lookup: Uint8Array, userKey: Uint8Array): TableHit | undefined {
     if (this.#closed) throw new AssertionError('table reader used after close');
     if (!this.mayContain(userKey)) return undefined;
-    const index = this.#indexCursor;
-    index.seek(lookup);
-    while (index.valid()) {
-      const it = this.dataBlock(index.value()).iterator(compareInternalKeysRange);
+    for (let i = this.#index.seek(lookup); i < this.#index.count; i++) {
+      const it = this.dataBlock(i).iterator(compareInternalKeysRange);
       it.seek(lookup);
       if (it.valid()) {
         const key = it.key();
         const userEnd = key.length - TRAILER_BYTES;
         if (compareBytesRange(key, 0, userEnd, userKey, 0, userKey.length) !== 0) return undefined;
-        return { kind: key[userEnd]! as ValueKind, sequence: decodeTrailerSequence(key, userEnd), value: it.value().slice() };
+        return { kind: key[userEnd]! as ValueKind, sequence: decodeTrailerSequence(key, userEnd), value: it.valueCopy() };
       }
       // The separator can sort after the block's last key; the entry is then in the next block.
-      index.next();
     }
     return undefined;
   }
@@ -208,7 +202,7 @@ export class TableReader {
   /** A cursor over the table; it holds a reference until its close(). */
   iterator(): TableIterator {
     this.ref();
-    return new TableIterator(this, this.#index.iterator(compareInternalKeysRange));
+    return new TableIterator(this);
   }
 
   ref(): void {
@@ -224,42 +218,33 @@ export class TableReader {
   }
 }
 
-/** Two-level cursor: the index block picks a data block, a block cursor walks it. */
+/** Two-level cursor: the index picks a data block, a block cursor walks it. */
 export class TableIterator implements InternalIterator {
   readonly #table: TableReader;
-  readonly #index: BlockIterator;
+  /** Position in the index; -1 or count when outside. */
+  #block = -1;
   #data: BlockIterator | undefined;
   #closed = false;
 
-  constructor(table: TableReader, index: BlockIterator) {
+  constructor(table: TableReader) {
     this.#table = table;
-    this.#index = index;
   }
 
-  #loadBlock(): void {
-    this.#data = this.#index.valid() ? this.#table.dataBlock(this.#index.value()).iterator(compareInternalKeysRange) : undefined;
+  #load(i: number): void {
+    this.#block = i;
+    this.#data = i >= 0 && i < this.#table.index.count ? this.#table.dataBlock(i).iterator(compareInternalKeysRange) : undefined;
   }
 
   #skipEmptyForward(): void {
-    while (this.#data === undefined || !this.#data.valid()) {
-      if (!this.#index.valid()) {
-        this.#data = undefined;
-        return;
-      }
-      this.#index.next();
-      this.#loadBlock();
+    while (this.#data !== undefined && !this.#data.valid()) {
+      this.#load(this.#block + 1);
       this.#data?.seekToFirst();
     }
   }
 
   #skipEmptyBackward(): void {
-    while (this.#data === undefined || !this.#data.valid()) {
-      if (!this.#index.valid()) {
-        this.#data = undefined;
-        return;
-      }
-      this.#index.prev();
-      this.#loadBlock();
+    while (this.#data !== undefined && !this.#data.valid()) {
+      this.#load(this.#block - 1);
       this.#data?.seekToLast();
     }
   }
@@ -269,22 +254,19 @@ export class TableIterator implements InternalIterator {
   }
 
   seekToFirst(): void {
-    this.#index.seekToFirst();
-    this.#loadBlock();
+    this.#load(0);
     this.#data?.seekToFirst();
     this.#skipEmptyForward();
   }
 
   seekToLast(): void {
-    this.#index.seekToLast();
-    this.#loadBlock();
+    this.#load(this.#table.index.count - 1);
     this.#data?.seekToLast();
     this.#skipEmptyBackward();
   }
 
   seek(target: Uint8Array): void {
-    this.#index.seek(target);
-    this.#loadBlock();
+    this.#load(this.#table.index.seek(target));
     this.#data?.seek(target);
     this.#skipEmptyForward();
   }
