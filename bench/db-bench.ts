@@ -627,7 +627,7 @@ export function dirBytes(dir: string): number {
 }
 
 /** write() syscall bytes of this process so far (Linux), or undefined. */
-function writtenBytes(): number | undefined {
+export function writtenBytes(): number | undefined {
   try {
     const m = /^wchar:\s*(\d+)/m.exec(readFileSync('/proc/self/io', 'utf8'));
     return m ? Number(m[1]) : undefined;
@@ -803,7 +803,7 @@ async function runEngine(engine: Engine, ds: Dataset, cfg: BenchConfig, run: num
 // ---------------------------------------------------------------------------------------------
 // Report
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;

@@ -1,17 +1,22 @@
 /**
- * Benchmark entry point: `node dist/bench/run.js [db|codecs] [flags]` (npm run bench -- db ...).
- *   db      bench/db-bench.ts, db_bench-like workloads against classic-level and rocksdb
- *   codecs  bench/codecs.ts, block codec throughput (run only when it exports main())
+ * Benchmark entry point: `node dist/bench/run.js [db|compaction|simulate|codecs] [flags]`
+ * (npm run bench -- db ...).
+ *   db          bench/db-bench.ts, db_bench-like workloads against classic-level and rocksdb
+ *   compaction  bench/compaction-bench.ts, sustained fill + overwrite, both styles and peers
+ *   simulate    bench/compaction-sim.ts, the pickers run over many thousands of flushes, no I/O
+ *   codecs      bench/codecs.ts, block codec throughput (run only when it exports main())
  * With no command, db runs. `--help` after a command shows its flags.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const USAGE = `usage: node dist/bench/run.js [db|codecs] [flags]
+const USAGE = `usage: node dist/bench/run.js [db|compaction|simulate|codecs] [flags]
 
-  db       db_bench-like workloads: lsm-state vs classic-level and rocksdb (default)
-           (node dist/bench/run.js db --help for its flags)
-  codecs   block codec benchmark (bench/codecs.ts)`;
+  db          db_bench-like workloads: lsm-state vs classic-level and rocksdb (default)
+              (node dist/bench/run.js db --help for its flags)
+  compaction  fillrandom + overwrite (--num 5000000), leveled and universal vs classic-level and rocksdb
+  simulate    compaction picker simulator: write/space amplification, sorted runs over time
+  codecs      block codec benchmark (bench/codecs.ts)`;
 
 function isUsageError(err: unknown): boolean {
   const e = err as { name?: string; code?: string } | undefined;
@@ -54,6 +59,16 @@ async function run(argv: string[]): Promise<void> {
   switch (first) {
     case 'db': {
       const { main } = await import('./db-bench.js');
+      await main(rest);
+      return;
+    }
+    case 'compaction': {
+      const { main } = await import('./compaction-bench.js');
+      await main(rest);
+      return;
+    }
+    case 'simulate': {
+      const { main } = await import('./compaction-sim.js');
       await main(rest);
       return;
     }

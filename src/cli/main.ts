@@ -81,11 +81,11 @@ export function formatStats(dir: string, s: DatabaseStats): string {
   return [
     `lsm-state stats: ${dir}`,
     '',
-    table(['level', 'files', 'bytes'], levels.map((l) => [String(l.level), fmt(l.files), fmt(l.bytes)])),
+    table(['level', 'files', 'bytes', 'score'], levels.map((l) => [String(l.level), fmt(l.files), fmt(l.bytes), l.score.toFixed(2)])),
     '',
     table(['stat', 'value'], rows.map(([k, v]) => [k, fmt(v)])),
     '',
-    'Counters (flush, wal, stalls, blockCache) count from this open; opening replays the WAL into level-0 tables.',
+    'Counters (flush, compaction, wal, stalls, blockCache) count from this open; opening replays the WAL into level-0 tables.',
   ].join('\n');
 }
 
@@ -99,7 +99,8 @@ async function stats(args: string[]): Promise<void> {
   const dir = positionals[0]!;
   // No read-only mode exists yet: open replays the WAL and starts a new MANIFEST and WAL, but
   // nothing here writes a key.
-  const db = await Database.open(dir, { createIfMissing: false });
+  // Compactions stay off: looking at a database should not start rewriting it.
+  const db = await Database.open(dir, { createIfMissing: false, disableAutoCompactions: true });
   try {
     console.log(formatStats(dir, db.stats()));
   } finally {

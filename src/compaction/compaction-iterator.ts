@@ -85,18 +85,37 @@ export class CompactionIterator {
 
   /** Reads every version of the next user key, newest first, and decides its output. */
   #processUserKey(): void {
-    const first = this.#input.key();
-    const userKey = first.slice(0, first.length - TRAILER_BYTES);
-    const versions: Version[] = [];
-    while (this.#input.valid()) {
-      const k = this.#input.key();
+    const input = this.#input;
+    const key = input.key().slice();
+    const value = input.value();
+    input.next();
+    const userEnd = key.length - TRAILER_BYTES;
+    if (!input.valid() || !sameUserKey(input.key(), input.key().length - TRAILER_BYTES, key, userEnd)) {
+      // Fast path, the common case: one version of the key.
+      this.stats.inputEntries++;
+      if (this.#passesThrough(key, userEnd)) {
+        this.#pending.push({ key, value });
+        return;
+      }
+      this.#decide(key.subarray(0, userEnd), [{ seq: decodeTrailerSequence(key, userEnd), kind: key[userEnd]!, value: value.slice() }]);
+      return;
+    }
+    const userKey = key.slice(0, userEnd);
+    const versions: Version[] = [{ seq: decodeTrailerSequence(key, userEnd), kind: key[userEnd]!, value: value.slice() }];
+    while (input.valid()) {
+      const k = input.key();
       const end = k.length - TRAILER_BYTES;
-      if (!sameUserKey(k, end, userKey)) break;
-      versions.push({ seq: decodeTrailerSequence(k, end), kind: k[end]!, value: this.#input.value().slice() });
-      this.#input.next();
+      if (!sameUserKey(k, end, userKey, userKey.length)) break;
+      versions.push({ seq: decodeTrailerSequence(k, end), kind: k[end]!, value: input.value().slice() });
+      input.next();
     }
     this.stats.inputEntries += versions.length;
     this.#decide(userKey, versions);
+  }
+
+  /** A lone value that no rule changes: not filtered, not under a range tombstone. */
+  #passesThrough(key: Uint8Array, userEnd: number): boolean {
+    return key[userEnd] === ValueKind.Value && this.#options.compactionFilter === undefined && this.#options.rangeTombstones.isEmpty;
   }
 
   #stripe(seq: number): number {
@@ -233,8 +252,9 @@ export class CompactionIterator {
   }
 }
 
-function sameUserKey(k: Uint8Array, end: number, userKey: Uint8Array): boolean {
-  if (end !== userKey.length) return false;
+/** True when k[0, end) equals userKey[0, userEnd). */
+function sameUserKey(k: Uint8Array, end: number, userKey: Uint8Array, userEnd: number): boolean {
+  if (end !== userEnd) return false;
   for (let i = 0; i < end; i++) if (k[i] !== userKey[i]) return false;
   return true;
 }

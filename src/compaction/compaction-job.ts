@@ -12,7 +12,7 @@
 import { dirname } from 'node:path';
 import { compareBytes } from '../base/comparator.js';
 import { LsmError } from '../base/errors.js';
-import { compareInternalKeys, userKeyOf } from '../base/internal-key.js';
+import { TRAILER_BYTES, compareInternalKeys } from '../base/internal-key.js';
 import type { InternalIterator } from '../base/iterator.js';
 import { FragmentedRangeTombstones, type RangeTombstone } from '../base/range-tombstone.js';
 import type { FileSystem, WritableFile } from '../fs/file-system.js';
@@ -122,17 +122,32 @@ class OutputWriter {
   #grandparentIndex = 0;
   #overlappedBytes = 0;
   #seenKey = false;
-  #lastUserKey: Uint8Array | undefined;
+  /** The last user key added (reused buffer); length -1 before the first. */
+  #lastUserKey = new Uint8Array(64);
+  #lastUserKeyLength = -1;
 
   constructor(readonly fs: FileSystem, readonly spec: CompactionJobSpec, readonly tombstones: RangeTombstone[]) {}
 
   add(key: Uint8Array, value: Uint8Array): void {
-    const userKey = userKeyOf(key);
-    const newUserKey = this.#lastUserKey === undefined || compareBytes(userKey, this.#lastUserKey) !== 0;
-    if (this.#builder !== undefined && newUserKey && this.#shouldStopBefore(key)) this.#finish(userKey.slice());
+    const userEnd = key.length - TRAILER_BYTES;
+    const newUserKey = !this.#isLastUserKey(key, userEnd);
+    if (this.#builder !== undefined && newUserKey && this.#shouldStopBefore(key)) this.#finish(key.slice(0, userEnd));
     if (this.#builder === undefined) this.#open();
     this.#builder!.add(key, value);
-    if (newUserKey) this.#lastUserKey = userKey.slice();
+    if (newUserKey) this.#rememberUserKey(key, userEnd);
+  }
+
+  #isLastUserKey(key: Uint8Array, userEnd: number): boolean {
+    if (userEnd !== this.#lastUserKeyLength) return false;
+    const last = this.#lastUserKey;
+    for (let i = 0; i < userEnd; i++) if (key[i] !== last[i]) return false;
+    return true;
+  }
+
+  #rememberUserKey(key: Uint8Array, userEnd: number): void {
+    if (this.#lastUserKey.length < userEnd) this.#lastUserKey = new Uint8Array(userEnd * 2);
+    this.#lastUserKey.set(key.subarray(0, userEnd));
+    this.#lastUserKeyLength = userEnd;
   }
 
   /** LevelDB's ShouldStopBefore plus the size limit. */

@@ -58,19 +58,30 @@ export class BlockBuilder {
     }
     const nonShared = key.length - shared;
     const out = this.#out;
+    out.ensure(15 + nonShared + value.length);
     out.varint(shared);
     out.varint(nonShared);
     out.varint(value.length);
-    out.bytes(key.subarray(shared));
+    // Deltas are short: a loop avoids a subarray allocation per entry.
+    const buf = out.buf;
+    let at = out.length;
+    for (let i = shared; i < key.length; i++) buf[at++] = key[i]!;
+    out.length = at;
     out.bytes(value);
-    this.#rememberKey(key);
+    this.#rememberKey(key, shared);
     this.#counter++;
     this.#entries++;
   }
 
-  #rememberKey(key: Uint8Array): void {
-    if (key.length > this.#lastKey.length) this.#lastKey = new Uint8Array(key.length * 2);
-    this.#lastKey.set(key);
+  /** Keeps the key for prefix compression; the first `shared` bytes are already there. */
+  #rememberKey(key: Uint8Array, shared: number): void {
+    if (key.length > this.#lastKey.length) {
+      const grown = new Uint8Array(key.length * 2);
+      grown.set(this.#lastKey.subarray(0, shared));
+      this.#lastKey = grown;
+    }
+    const last = this.#lastKey;
+    for (let i = shared; i < key.length; i++) last[i] = key[i]!;
     this.#lastKeyLength = key.length;
   }
 

@@ -60,7 +60,9 @@ export class TableBuilder {
   readonly #handleScratch = new Uint8Array(MAX_BLOCK_HANDLE_BYTES);
   readonly #trailer = new Uint8Array(BLOCK_TRAILER_BYTES);
   #offset = 0;
+  /** The last key added: a view of #lastKeyBuffer (reused so add() allocates nothing). */
   #lastKey = new Uint8Array(0);
+  #lastKeyBuffer = new Uint8Array(64);
   #smallest: Uint8Array | undefined;
   #pendingHandle: BlockHandle | undefined;
   #finished = false;
@@ -101,7 +103,9 @@ export class TableBuilder {
       this.#pendingHandle = undefined;
     }
     this.#count(ikey, value);
-    this.#lastKey = ikey.slice();
+    if (this.#lastKeyBuffer.length < ikey.length) this.#lastKeyBuffer = new Uint8Array(ikey.length * 2);
+    this.#lastKeyBuffer.set(ikey);
+    this.#lastKey = this.#lastKeyBuffer.subarray(0, ikey.length);
     this.#data.add(ikey, value);
     if (this.#data.estimatedSize >= this.#options.blockSize) this.#flushDataBlock();
   }
@@ -244,7 +248,7 @@ export class TableBuilder {
    */
   #bounds(): { smallest: Uint8Array; largest: Uint8Array } {
     let smallest = this.#smallest;
-    let largest: Uint8Array | undefined = this.#props.numEntries > 0 ? this.#lastKey : undefined;
+    let largest: Uint8Array | undefined = this.#props.numEntries > 0 ? this.#lastKey.slice() : undefined;
     for (const t of this.#rangeTombstones) {
       const lo = makeInternalKey(t.start, t.seq, ValueKind.RangeDeletion);
       const hi = makeInternalKey(t.end, MAX_SEQUENCE, ValueKind.RangeDeletion);
