@@ -12,7 +12,8 @@
  * - merge operands are folded onto the value below them when it is in the stripe, fully merged
  *   at the bottommost level when nothing is below, otherwise combined by partialMerge or kept;
  * - the compaction filter sees values no snapshot can see (the newest stripe): 'remove' turns
- *   the value into a deletion, a new value replaces it.
+ *   the value into a deletion, a new value replaces it;
+ * - at the bottommost level, values of the oldest stripe get sequence number 0 (as RocksDB).
  */
 import { LsmError } from '../base/errors.js';
 import type { FragmentedRangeTombstones } from '../base/range-tombstone.js';
@@ -94,6 +95,7 @@ export class CompactionIterator {
       // Fast path, the common case: one version of the key.
       this.stats.inputEntries++;
       if (this.#passesThrough(key, userEnd)) {
+        if (this.#options.bottommost && this.#stripe(decodeTrailerSequence(key, userEnd)) === 0) zeroSequence(key, userEnd);
         this.#pending.push({ key, value });
         return;
       }
@@ -248,8 +250,16 @@ export class CompactionIterator {
   }
 
   #push(userKey: Uint8Array, seq: number, kind: ValueKind, value: Uint8Array): void {
-    this.#pending.push({ key: makeInternalKey(userKey, seq, kind), value });
+    // At the bottom, a value no snapshot tells apart from older ones needs no sequence number
+    // (RocksDB does the same): zero trailers compress to almost nothing.
+    const zero = this.#options.bottommost && kind === ValueKind.Value && this.#stripe(seq) === 0;
+    this.#pending.push({ key: makeInternalKey(userKey, zero ? 0 : seq, kind), value });
   }
+}
+
+/** Sets the sequence of the trailer at key[userEnd..] to 0, keeping its kind. */
+function zeroSequence(key: Uint8Array, userEnd: number): void {
+  key.fill(0, userEnd + 1, userEnd + TRAILER_BYTES);
 }
 
 /** True when k[0, end) equals userKey[0, userEnd). */

@@ -42,7 +42,8 @@ describe('CompactionIterator', () => {
     const entries: E[] = [['a', 5, ValueKind.Deletion], ['a', 3, ValueKind.Value, 'x']];
     expect(run(entries)).toEqual(['a@5:del']);
     expect(run(entries, { bottommost: true })).toEqual([]);
-    expect(run(entries, { bottommost: true, snapshots: [4] })).toEqual(['a@5:del', 'a@3:put=x']);
+    // the value is in the oldest stripe at the bottom: its sequence becomes 0
+    expect(run(entries, { bottommost: true, snapshots: [4] })).toEqual(['a@5:del', 'a@0:put=x']);
   });
 
   it('drops points hidden by a range tombstone of the same stripe, keeps those a snapshot sees', () => {
@@ -62,7 +63,7 @@ describe('CompactionIterator', () => {
     const mergeOperator = createConcat();
     const ops: E[] = [['k', 3, ValueKind.Merge, 'y'], ['k', 2, ValueKind.Merge, 'x']];
     expect(run(ops, { mergeOperator })).toEqual(['k@3:merge=xy']);
-    expect(run(ops, { mergeOperator, bottommost: true })).toEqual(['k@3:put=xy']);
+    expect(run(ops, { mergeOperator, bottommost: true })).toEqual(['k@0:put=xy']);
     expect(run([...ops, ['k', 1, ValueKind.Deletion]], { mergeOperator })).toEqual(['k@3:put=xy']);
     // a snapshot between the operands keeps them apart
     expect(run(ops, { mergeOperator, snapshots: [2] })).toEqual(['k@3:merge=y', 'k@2:merge=x']);
@@ -79,8 +80,15 @@ describe('CompactionIterator', () => {
     };
     const entries: E[] = [['drop', 5, ValueKind.Value, 'x'], ['keep', 5, ValueKind.Value, 'k'], ['up', 5, ValueKind.Value, 'abc'], ['up', 1, ValueKind.Value, 'old']];
     expect(run(entries, { compactionFilter })).toEqual(['drop@5:del', 'keep@5:put=k', 'up@5:put=ABC']);
-    expect(run(entries, { compactionFilter, bottommost: true })).toEqual(['keep@5:put=k', 'up@5:put=ABC']);
+    expect(run(entries, { compactionFilter, bottommost: true })).toEqual(['keep@0:put=k', 'up@0:put=ABC']);
     // a value a snapshot can see is not filtered
     expect(run(entries, { compactionFilter, snapshots: [6] })).toEqual(['drop@5:put=x', 'keep@5:put=k', 'up@5:put=abc']);
+  });
+
+  it('zeroes sequence numbers at the bottommost level only where no snapshot can tell versions apart', () => {
+    const entries: E[] = [['a', 9, ValueKind.Value, 'new'], ['a', 3, ValueKind.Value, 'old'], ['b', 2, ValueKind.Value, 'b']];
+    expect(run(entries, { bottommost: true })).toEqual(['a@0:put=new', 'b@0:put=b']);
+    expect(run(entries, { bottommost: true, snapshots: [5] })).toEqual(['a@9:put=new', 'a@0:put=old', 'b@0:put=b']);
+    expect(run(entries)).toEqual(['a@9:put=new', 'b@2:put=b']);
   });
 });
