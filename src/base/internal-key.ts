@@ -69,6 +69,15 @@ export function sequenceOf(ikey: Uint8Array): number {
   return decodeTrailerSequence(ikey, ikey.length - TRAILER_BYTES);
 }
 
+/**
+ * True for the exclusive upper bound a range tombstone gives a table: (end, MAX_SEQUENCE,
+ * RangeDeletion). A file whose largest key is such a sentinel does not contain its user key,
+ * so the next file of a level may start at it.
+ */
+export function isRangeDeletionSentinel(ikey: Uint8Array): boolean {
+  return kindOf(ikey) === ValueKind.RangeDeletion && sequenceOf(ikey) === MAX_SEQUENCE;
+}
+
 /** Throws CorruptionError unless `ikey` is long enough to hold a trailer with a known kind. */
 export function checkInternalKey(ikey: Uint8Array): void {
   if (ikey.length < TRAILER_BYTES) throw new CorruptionError('internal key shorter than its trailer');

@@ -79,6 +79,8 @@ export class CompactionManager {
   readonly #running = new Map<number, RunningCompaction>();
   readonly #sleeper = new Int32Array(new SharedArrayBuffer(4));
   #paused = 0;
+  /** Manual compactions run one after another (each drains, then plans from the current version). */
+  #manualQueue: Promise<void> = Promise.resolve();
   #disabled: boolean;
   #owedDelayMicros = 0;
   #pendingBytesCache: { version: unknown; bytes: number } | undefined;
@@ -308,7 +310,13 @@ export class CompactionManager {
    * (RocksDB's CompactRange with BottommostLevelCompaction::kForce). Automatic compactions
    * pause meanwhile.
    */
-  async compactRange(begin: Uint8Array | undefined, end: Uint8Array | undefined): Promise<void> {
+  compactRange(begin: Uint8Array | undefined, end: Uint8Array | undefined): Promise<void> {
+    const run = this.#manualQueue.then(() => this.#compactRangeNow(begin, end));
+    this.#manualQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #compactRangeNow(begin: Uint8Array | undefined, end: Uint8Array | undefined): Promise<void> {
     this.#paused++;
     try {
       await this.#drain();

@@ -539,8 +539,9 @@ export class Database {
     this.#flushedCount++;
     this.#settleFlushWaiters();
     this.#deleteObsoleteFiles();
-    this.#maybeScheduleFlush();
+    // Compactions first: one writing to level 0 may start only while no flush holds a file number.
     this.#compactions.maybeSchedule();
+    this.#maybeScheduleFlush();
   }
 
   #installFlush(job: FlushJobState, result: FlushJobResult): void {

@@ -21,10 +21,17 @@ const counter = new Int32Array(signal);
 
 await loadCodecs();
 
-/** A user module written in TypeScript under src/ is loaded from its compiled copy under dist/. */
+/** lsm-state's package root (this file is dist/src/db/flush-worker.js). */
+const PACKAGE_ROOT = new URL('../../../', import.meta.url).href;
+
+/**
+ * lsm-state's own built-in operators, named by their TypeScript source when tests run from src/,
+ * load from the compiled copy under dist/. Other modules load as given.
+ */
 function compiledSpec(spec: UserFunctionSpec): UserFunctionSpec {
-  const m = /^(file:.*)\/src\/(.*)\.ts$/.exec(spec.module);
-  return m ? { ...spec, module: `${m[1]}/dist/src/${m[2]}.js` } : spec;
+  const own = `${PACKAGE_ROOT}src/`;
+  if (!spec.module.startsWith(own) || !spec.module.endsWith('.ts')) return spec;
+  return { ...spec, module: `${PACKAGE_ROOT}dist/src/${spec.module.slice(own.length, -3)}.js` };
 }
 
 async function functionsFor(job: JobSpec): Promise<CompactionFunctions> {

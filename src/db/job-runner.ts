@@ -91,6 +91,8 @@ export class WorkerJobRunner implements JobRunner {
     worker.unref();
     const slot: WorkerSlot = { worker, port: port1, jobId: undefined };
     worker.on('error', (err) => this.#slotDied(slot, err));
+    // A worker can also end without an error (process.exit in a user function).
+    worker.on('exit', (code) => this.#slotDied(slot, new Error(`background worker exited with code ${code}`)));
     port1.on('message', (result: JobResult) => this.#deliver(slot, result));
     port1.unref();
     this.#slots.push(slot);

@@ -7,7 +7,7 @@
  */
 import { compareBytesRange } from '../base/comparator.js';
 import { AssertionError } from '../base/errors.js';
-import { TRAILER_BYTES, compareInternalKeys } from '../base/internal-key.js';
+import { TRAILER_BYTES, compareInternalKeys, isRangeDeletionSentinel } from '../base/internal-key.js';
 import { NUM_LEVELS } from './format.js';
 import type { FileMetaData, VersionEdit } from './version-edit.js';
 
@@ -111,7 +111,10 @@ export class Version {
     for (let level = 1; level < this.files.length; level++) {
       const files = this.files[level]!;
       for (let i = 1; i < files.length; i++) {
-        if (compareUserParts(files[i - 1]!.largest, files[i]!.smallest) >= 0) {
+        const prev = files[i - 1]!.largest;
+        const c = compareUserParts(prev, files[i]!.smallest);
+        // A range-tombstone sentinel is exclusive: the next file may start at its user key.
+        if (c > 0 || (c === 0 && !isRangeDeletionSentinel(prev))) {
           throw new AssertionError(`files ${files[i - 1]!.number} and ${files[i]!.number} overlap in level ${level}`);
         }
       }
