@@ -23,7 +23,7 @@ import { TableBuilder, type TableBuilderOptions } from '../sstable/table-builder
 import type { TableProperties } from '../sstable/table-properties.js';
 import { TableReader } from '../sstable/table-reader.js';
 import { CompactionIterator, type CompactionStats } from './compaction-iterator.js';
-import { LevelIterator } from './level-iterator.js';
+import { levelIterator } from './level-iterator.js';
 import type { CompactionFilter, MergeOperator, UserFunctionSpec } from './merge-operator.js';
 import { MergingIterator } from './merging-iterator.js';
 
@@ -80,7 +80,7 @@ function openInputs(fs: FileSystem, spec: CompactionJobSpec): { readers: TableRe
   const children: InternalIterator[] = [];
   for (const { level, files } of spec.inputs) {
     if (level === 0) for (const f of files) children.push(open(f).iterator());
-    else children.push(new LevelIterator(files, (f) => open(f).iterator()));
+    else children.push(levelIterator(files, (f) => open(f).iterator()));
   }
   // Range tombstones live in meta blocks: read them from every input up front.
   for (const { files } of spec.inputs) for (const f of files) open(f);

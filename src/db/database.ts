@@ -17,7 +17,7 @@ import {
   KIND_FOR_SEEK, MAX_SEQUENCE, TRAILER_BYTES, ValueKind, decodeTrailerSequence, encodeTrailer,
 } from '../base/internal-key.js';
 import type { InternalIterator } from '../base/iterator.js';
-import { LevelIterator } from '../compaction/level-iterator.js';
+import { levelIterator } from '../compaction/level-iterator.js';
 import type { MergeOperator } from '../compaction/merge-operator.js';
 import { MergingIterator } from '../compaction/merging-iterator.js';
 import { BufferedWritableFile } from '../fs/buffered-writable-file.js';
@@ -789,7 +789,7 @@ export class Database {
     for (const meta of version.files[0]!) children.push(this.#tableCache.get(meta.number).iterator());
     for (let level = 1; level < version.files.length; level++) {
       const files = version.files[level]!;
-      if (files.length > 0) children.push(new LevelIterator(files, (meta) => this.#tableCache.get(meta.number).iterator()));
+      if (files.length > 0) children.push(levelIterator(files, (meta) => this.#tableCache.get(meta.number).iterator()));
     }
     return children;
   }

@@ -11,7 +11,8 @@ import { AssertionError, CorruptionError } from '../base/errors.js';
 import { TRAILER_BYTES, ValueKind, compareInternalKeysRange, decodeTrailerSequence } from '../base/internal-key.js';
 import type { InternalIterator } from '../base/iterator.js';
 import type { FileSystem, RandomAccessFile } from '../fs/file-system.js';
-import { Block, type BlockIterator } from './block.js';
+import { TwoLevelIterator } from '../base/two-level-iterator.js';
+import { Block } from './block.js';
 import { BlockIndex } from './block-index.js';
 import { BlockCache } from './block-cache.js';
 import { type BlockHandle, decodeBlockHandle } from './block-handle.js';
@@ -199,10 +200,15 @@ export class TableReader {
     return undefined;
   }
 
-  /** A cursor over the table; it holds a reference until its close(). */
-  iterator(): TableIterator {
+  /** A cursor over the table (the index picks data blocks); it holds a reference until its close(). */
+  iterator(): InternalIterator {
     this.ref();
-    return new TableIterator(this);
+    const index = this.#index;
+    return new TwoLevelIterator({
+      count: index.count,
+      find: (target) => index.seek(target),
+      open: (i) => this.dataBlock(i).iterator(compareInternalKeysRange),
+    }, () => this.close());
   }
 
   ref(): void {
@@ -215,94 +221,5 @@ export class TableReader {
     this.#closed = true;
     this.#cache.eraseTable(this.#cacheId, this.fileSize);
     this.#file.close();
-  }
-}
-
-/** Two-level cursor: the index picks a data block, a block cursor walks it. */
-export class TableIterator implements InternalIterator {
-  readonly #table: TableReader;
-  /** Position in the index; -1 or count when outside. */
-  #block = -1;
-  #data: BlockIterator | undefined;
-  #closed = false;
-
-  constructor(table: TableReader) {
-    this.#table = table;
-  }
-
-  #load(i: number): void {
-    this.#block = i;
-    this.#data = i >= 0 && i < this.#table.index.count ? this.#table.dataBlock(i).iterator(compareInternalKeysRange) : undefined;
-  }
-
-  #skipEmptyForward(): void {
-    while (this.#data !== undefined && !this.#data.valid()) {
-      this.#load(this.#block + 1);
-      this.#data?.seekToFirst();
-    }
-  }
-
-  #skipEmptyBackward(): void {
-    while (this.#data !== undefined && !this.#data.valid()) {
-      this.#load(this.#block - 1);
-      this.#data?.seekToLast();
-    }
-  }
-
-  valid(): boolean {
-    return this.#data !== undefined && this.#data.valid();
-  }
-
-  seekToFirst(): void {
-    this.#load(0);
-    this.#data?.seekToFirst();
-    this.#skipEmptyForward();
-  }
-
-  seekToLast(): void {
-    this.#load(this.#table.index.count - 1);
-    this.#data?.seekToLast();
-    this.#skipEmptyBackward();
-  }
-
-  seek(target: Uint8Array): void {
-    this.#load(this.#table.index.seek(target));
-    this.#data?.seek(target);
-    this.#skipEmptyForward();
-  }
-
-  seekForPrev(target: Uint8Array): void {
-    this.seek(target);
-    if (!this.valid()) {
-      this.seekToLast();
-      return;
-    }
-    const k = this.key();
-    if (compareInternalKeysRange(k, 0, k.length, target, 0, target.length) > 0) this.prev();
-  }
-
-  next(): void {
-    this.#data!.next();
-    this.#skipEmptyForward();
-  }
-
-  prev(): void {
-    this.#data!.prev();
-    this.#skipEmptyBackward();
-  }
-
-  key(): Uint8Array {
-    return this.#data!.key();
-  }
-
-  value(): Uint8Array {
-    return this.#data!.value();
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#data = undefined;
-    this.#table.close();
   }
 }
