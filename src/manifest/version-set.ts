@@ -91,17 +91,14 @@ export class VersionSet {
       },
     });
     let version = Version.empty();
-    let sawComparator = false;
     let sawNextFile = false;
     let sawLogNumber = false;
     let sawLastSequence = false;
     for (let record = reader.readRecord(); record !== undefined; record = reader.readRecord()) {
       const edit = VersionEdit.decode(record, manifestPath);
-      if (edit.comparatorName !== undefined) {
-        if (edit.comparatorName !== BYTEWISE_COMPARATOR_NAME) {
-          throw new LsmError('LSM_NOT_SUPPORTED', `${manifestPath} uses comparator ${edit.comparatorName}; lsm-state supports only ${BYTEWISE_COMPARATOR_NAME}`);
-        }
-        sawComparator = true;
+      // Edits may omit the comparator (LevelDB writes it in a MANIFEST's first edit only).
+      if (edit.comparatorName !== undefined && edit.comparatorName !== BYTEWISE_COMPARATOR_NAME) {
+        throw new LsmError('LSM_NOT_SUPPORTED', `${manifestPath} uses comparator ${edit.comparatorName}; lsm-state supports only ${BYTEWISE_COMPARATOR_NAME}`);
       }
       version = version.apply(edit);
       if (edit.logNumber !== undefined) { this.logNumber = edit.logNumber; sawLogNumber = true; }
@@ -113,7 +110,6 @@ export class VersionSet {
     if (!sawNextFile || !sawLogNumber || !sawLastSequence) {
       throw new CorruptionError('MANIFEST lacks next-file, log-number or last-sequence entry', { file: manifestPath });
     }
-    void sawComparator; // LevelDB omits it in some edits; the first edit of a MANIFEST has it.
     const m = /^MANIFEST-(\d+)$/.exec(manifestName);
     this.manifestFileNumber = Number(m![1]);
     this.markFileNumberUsed(this.manifestFileNumber);
