@@ -3,7 +3,7 @@
  */
 export { Database } from './db/database.js';
 export type {
-  DatabaseStats, IteratorOptions, LevelStats, ReadOptions, WriteOptions,
+  DatabaseStats, IteratorOptions, LevelStats, LiveFiles, ReadOptions, WriteOptions,
 } from './db/database.js';
 export { DbIterator } from './db/db-iterator.js';
 export type { Entry, IteratorBounds } from './db/db-iterator.js';

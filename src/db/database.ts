@@ -10,7 +10,7 @@
  * → one table per deeper level, each consulted only when its bloom filter says "maybe".
  */
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { CorruptionError, ClosedError, IoError, LsmError, assert } from '../base/errors.js';
 import { compareBytesRange } from '../base/comparator.js';
 import {
@@ -27,7 +27,7 @@ import {
 } from '../manifest/filenames.js';
 import type { Version } from '../manifest/version.js';
 import { VersionEdit, type FileMetaData } from '../manifest/version-edit.js';
-import { VersionSet } from '../manifest/version-set.js';
+import { VersionSet, writeManifest } from '../manifest/version-set.js';
 import { MAX_HEIGHT, NODE_FIXED_BYTES } from '../memtable/format.js';
 import { MemTable, type MemTableHit } from '../memtable/memtable.js';
 import type { TableHit } from '../sstable/table-reader.js';
@@ -65,6 +65,17 @@ export interface IteratorOptions extends IteratorBounds {
   snapshot?: Snapshot;
   /** Stop after this many entries. */
   limit?: number;
+}
+
+/** The table files of one pinned version (checkpoints read them while the database runs on). */
+export interface LiveFiles {
+  /** The database's identity (IDENTITY file). */
+  readonly dbId: string;
+  /** Every write with a sequence at or below this is in `files`. */
+  readonly lastSequence: number;
+  readonly files: readonly { level: number; meta: FileMetaData; path: string }[];
+  /** Unpins the version; its files may then be deleted. Idempotent. */
+  release(): void;
 }
 
 export interface LevelStats {
@@ -821,6 +832,56 @@ export class Database {
     if (this.#backgroundError) throw this.#backgroundError;
   }
 
+  /**
+   * Flushes the memtable and pins the resulting version: the files of `LiveFiles` are not
+   * deleted until `release()`, whatever flushes and compactions do meanwhile. Writers keep
+   * writing into the next memtable while the flush runs.
+   */
+  async pinLiveFiles(): Promise<LiveFiles> {
+    this.#checkWritable();
+    await this.flush();
+    this.#checkWritable();
+    const version = this.#versions.current;
+    version.ref();
+    let released = false;
+    const files = [...version.allFiles()].map(({ level, meta }) => ({ level, meta, path: this.#tableCache.pathOf(meta.number) }));
+    return {
+      dbId: this.id,
+      lastSequence: this.#versions.lastSequence,
+      files,
+      release: () => {
+        if (released) return;
+        released = true;
+        version.unref();
+        if (!this.#closed) this.#deleteObsoleteFiles();
+      },
+    };
+  }
+
+  /**
+   * Writes a checkpoint of the database into `dir` (which must not exist or be empty): the
+   * live tables hard-linked (copied where links are impossible), and a MANIFEST naming exactly
+   * them. `Database.open(dir)` opens it as an independent database with a new identity; the
+   * source keeps writing and compacting meanwhile.
+   */
+  async createCheckpoint(dir: string): Promise<void> {
+    if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('checkpoint directory must be a non-empty string');
+    const fs = this.#fs;
+    if (fs.exists(dir) && (!fs.isDirectory(dir) || fs.list(dir).length > 0)) {
+      throw new LsmError('LSM_EXISTS', `checkpoint directory ${dir} exists and is not empty`);
+    }
+    const live = await this.pinLiveFiles();
+    try {
+      fs.mkdir(dir);
+      for (const f of live.files) linkOrCopy(fs, f.path, join(dir, basename(f.path)));
+      const edit = this.#versions.checkpointEdit(live.files, live.lastSequence);
+      writeManifest(fs, dir, this.#versions.newFileNumber(), edit).close();
+      fs.syncDir(dir);
+    } finally {
+      live.release();
+    }
+  }
+
   /** Freezes the active memtable and resolves when every frozen memtable is in a table. */
   async flush(): Promise<void> {
     this.#checkWritable();
@@ -914,6 +975,23 @@ export class Database {
     this.#tableCache.close();
     await Promise.all([this.#flushRunner.close(), this.#compactionRunner.close()]);
     this.#lock.release();
+  }
+}
+
+/** Hard-links `from` as `to`, or copies it (fsynced) where the file system cannot link. */
+function linkOrCopy(fs: FileSystem, from: string, to: string): void {
+  try {
+    fs.link(from, to);
+    return;
+  } catch (err) {
+    if (!LsmError.is(err, 'LSM_NOT_SUPPORTED')) throw err;
+  }
+  const out = fs.openWritable(to);
+  try {
+    out.append(fs.readFile(from));
+    out.sync();
+  } finally {
+    out.close();
   }
 }
 

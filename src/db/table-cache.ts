@@ -28,13 +28,14 @@ export class TableCache {
       }
       return hit;
     }
-    const reader = TableReader.open(this.fs, this.#pathOf(fileNumber), { cache: this.blockCache });
+    const reader = TableReader.open(this.fs, this.pathOf(fileNumber), { cache: this.blockCache });
     this.#readers.set(fileNumber, reader);
     this.#evict();
     return reader;
   }
 
-  #pathOf(fileNumber: number): string {
+  /** The path of table `fileNumber` (.sst, or LevelDB's .ldb). */
+  pathOf(fileNumber: number): string {
     const path = tableFileName(this.dir, fileNumber);
     if (this.fs.exists(path)) return path;
     const legacy = legacyTableFileName(this.dir, fileNumber);

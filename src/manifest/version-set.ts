@@ -17,10 +17,22 @@ import { LogWriter } from '../record/log-writer.js';
 import { currentFileName, manifestFileName } from './filenames.js';
 import { isTornTail } from '../record/torn-tail.js';
 import { Version } from './version.js';
-import { VersionEdit } from './version-edit.js';
+import { type FileMetaData, VersionEdit } from './version-edit.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/**
+ * Writes MANIFEST-<number> in `dir` holding `edit`, fsyncs it, and points CURRENT at it
+ * atomically. Returns the open MANIFEST writer for later edits.
+ */
+export function writeManifest(fs: FileSystem, dir: string, number: number, edit: VersionEdit): LogWriter {
+  const writer = new LogWriter(fs.openWritable(manifestFileName(dir, number)));
+  writer.addRecord(edit.encode());
+  writer.sync();
+  writeFileAtomic(fs, currentFileName(dir), encoder.encode(`MANIFEST-${String(number).padStart(6, '0')}\n`));
+  return writer;
+}
 
 export class VersionSet {
   readonly #fs: FileSystem;
@@ -154,13 +166,23 @@ export class VersionSet {
     const old = this.manifestFileNumber;
     this.#manifest?.close();
     this.manifestFileNumber = this.newFileNumber();
-    const path = manifestFileName(this.#dir, this.manifestFileNumber);
-    const file = this.#fs.openWritable(path);
-    this.#manifest = new LogWriter(file);
-    this.#manifest.addRecord(this.#snapshotEdit().encode());
-    this.#manifest.sync();
-    writeFileAtomic(this.#fs, currentFileName(this.#dir), encoder.encode(`MANIFEST-${String(this.manifestFileNumber).padStart(6, '0')}\n`));
+    this.#manifest = writeManifest(this.#fs, this.#dir, this.manifestFileNumber, this.#snapshotEdit());
     return old;
+  }
+
+  /**
+   * The edit that recreates a set of files in a new database directory (a checkpoint): every
+   * file at its level, this set's next file number, and no WAL to replay.
+   */
+  checkpointEdit(files: readonly { level: number; meta: FileMetaData }[], lastSequence: number): VersionEdit {
+    const edit = new VersionEdit();
+    edit.comparatorName = BYTEWISE_COMPARATOR_NAME;
+    edit.logNumber = 0;
+    edit.prevLogNumber = 0;
+    edit.nextFileNumber = this.nextFileNumber;
+    edit.lastSequence = lastSequence;
+    for (const { level, meta } of files) edit.newFiles.push({ level, meta });
+    return edit;
   }
 
   /** Makes `edit` durable in the MANIFEST, then installs the version it produces. */
