@@ -10,7 +10,8 @@
  * - `downloadFile` streams into a temporary file beside `localPath`, flushes it and renames it
  *   over `localPath`, so `localPath` is never left half-written.
  * - Transient failures (network errors, throttling, 5xx) are retried by the SDK's standard retry
- *   strategy, `maxAttempts` attempts in all (default 5).
+ *   strategy, `maxAttempts` attempts in all (default 5); a GET whose body breaks off part-way is
+ *   issued again, also up to `maxAttempts` times.
  * - A missing object (NoSuchKey / 404) on `getBytes`/`downloadFile` is LsmError LSM_NOT_FOUND;
  *   every other failure is LsmError LSM_IO with the SDK or system error as `cause`.
  */
@@ -21,6 +22,7 @@ import { rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -64,6 +66,7 @@ export class S3Storage implements CheckpointStorage {
   readonly partSizeBytes: number;
   /** The underlying client (for middleware, metrics or tests); owned by this storage. */
   readonly client: S3Client;
+  readonly maxAttempts: number;
   private readonly uploadConcurrency: number;
   private readonly listPageSize: number | undefined;
   private closed = false;
@@ -97,6 +100,7 @@ export class S3Storage implements CheckpointStorage {
     this.bucket = bucket;
     this.prefix = prefix;
     this.partSizeBytes = partSizeBytes;
+    this.maxAttempts = maxAttempts;
     this.uploadConcurrency = uploadConcurrency;
     this.listPageSize = listPageSize;
     this.client = new S3Client({ ...clientConfig, maxAttempts });
@@ -143,13 +147,16 @@ export class S3Storage implements CheckpointStorage {
   async getBytes(name: string): Promise<Uint8Array> {
     const key = this.key(name);
     this.checkOpen();
-    try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      if (res.Body === undefined) return new Uint8Array(0);
-      return await res.Body.transformToByteArray();
-    } catch (err) {
-      throw this.getError(err, key);
-    }
+    return this.readObject(key, async (body) => {
+      const chunks: Buffer[] = [];
+      try {
+        for await (const chunk of body) chunks.push(chunk as Buffer);
+      } catch (err) {
+        throw new BodyReadError(err);
+      }
+      const all = Buffer.concat(chunks);
+      return new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
+    });
   }
 
   async downloadFile(name: string, localPath: string): Promise<void> {
@@ -158,21 +165,20 @@ export class S3Storage implements CheckpointStorage {
     const tmp = join(dirname(localPath), `.${basename(localPath)}.${randomBytes(6).toString('hex')}.download`);
     let created = false;
     try {
-      let body: Readable;
-      try {
-        const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-        body = res.Body instanceof Readable ? res.Body : Readable.from([]);
-      } catch (err) {
-        throw this.getError(err, key);
-      }
-      created = true;
-      try {
-        await pipeline(body, createWriteStream(tmp, { flush: true }));
-      } catch (err) {
-        // A write-side failure is a local I/O error; a read-side one is the network's.
-        const sys = (err as { syscall?: unknown }).syscall;
-        throw typeof sys === 'string' ? toIoError(err, 'write', tmp) : this.ioError(err, 'GetObject (body)', key);
-      }
+      await this.readObject(key, async (body) => {
+        created = true;
+        const out = createWriteStream(tmp, { flush: true });
+        // Whichever side fails first decides: the network's (retried) or the local disk's.
+        let first: { side: 'read' | 'write'; err: unknown } | undefined;
+        body.once('error', (err) => (first ??= { side: 'read', err }));
+        out.once('error', (err) => (first ??= { side: 'write', err }));
+        try {
+          await pipeline(body, out);
+        } catch (err) {
+          if (first?.side === 'write') throw toIoError(first.err, 'write', tmp);
+          throw new BodyReadError(first?.err ?? err);
+        }
+      });
       try {
         await rename(tmp, localPath);
       } catch (err) {
@@ -181,6 +187,34 @@ export class S3Storage implements CheckpointStorage {
       created = false;
     } finally {
       if (created) await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  /**
+   * GetObject `key` and hand its body to `consume`. The SDK retries the request itself; a body
+   * that fails part-way (`consume` throws BodyReadError) is fetched again, up to maxAttempts
+   * GETs in all.
+   */
+  private async readObject<T>(key: string, consume: (body: Readable) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let body: Readable;
+      try {
+        const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+        body = res.Body instanceof Readable ? res.Body : Readable.from([]);
+      } catch (err) {
+        throw this.getError(err, key);
+      }
+      try {
+        return await consume(body);
+      } catch (err) {
+        body.destroy();
+        if (!(err instanceof BodyReadError)) throw err;
+        this.checkOpen();
+        if (attempt >= this.maxAttempts) {
+          throw this.ioError(err.cause, `GetObject (body read, ${attempt} attempts)`, key);
+        }
+        await delay(Math.min(100 * 2 ** (attempt - 1), 2_000) * (0.5 + Math.random() / 2));
+      }
     }
   }
 
@@ -254,6 +288,13 @@ export class S3Storage implements CheckpointStorage {
     const attempts = e.$metadata?.attempts;
     const tries = attempts !== undefined && attempts > 1 ? ` after ${attempts} attempts` : '';
     return new LsmError('LSM_IO', `S3 ${operation} s3://${this.bucket}/${key} failed${tries} (${what})${detail}`, { cause: err });
+  }
+}
+
+/** The object's body stream failed part-way (connection reset, truncated response). */
+class BodyReadError extends Error {
+  constructor(cause: unknown) {
+    super('object body read failed', { cause });
   }
 }
 

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LsmError } from '../../../src/base/errors.js';
@@ -191,6 +193,45 @@ describe('S3Storage', () => {
     expect(existsSync(join(dir, 'g'))).toBe(false);
     expect(readdirSync(dir)).toEqual(['f']);
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('a body cut off part-way is fetched again, up to maxAttempts GETs', async () => {
+    // A bare HTTP server standing in for S3: GetObject needs no XML, only headers and a body.
+    const payload = randomBytes(64 * 1024);
+    let gets = 0;
+    let cutAll = false; // false: cut only the odd-numbered responses
+    const fake = createServer((req, res) => {
+      gets++;
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(payload.length) });
+      if (cutAll || gets % 2 === 1) {
+        res.write(payload.subarray(0, 1000), () => res.socket?.destroy());
+      } else {
+        res.end(payload);
+      }
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    try {
+      const s = make({ endpoint: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`, maxAttempts: 3 });
+      expect(Buffer.from(await s.getBytes('obj')).equals(payload)).toBe(true);
+      expect(gets).toBe(2);
+      gets = 0;
+      const dir = scratch();
+      await s.downloadFile('obj', join(dir, 'obj'));
+      expect(readFileSync(join(dir, 'obj')).equals(payload)).toBe(true);
+      expect(readdirSync(dir)).toEqual(['obj']);
+      expect(gets).toBe(2);
+      gets = 0;
+      cutAll = true;
+      expect(await codeOf(s.getBytes('obj'))).toBe('LSM_IO');
+      expect(gets).toBe(3);
+      gets = 0;
+      expect(await codeOf(s.downloadFile('obj', join(dir, 'other')))).toBe('LSM_IO');
+      expect(gets).toBe(3);
+      expect(readdirSync(dir)).toEqual(['obj']);
+    } finally {
+      fake.closeAllConnections();
+      await new Promise((resolve) => fake.close(resolve));
+    }
   });
 
   it('rejects bad names, bad options, and use after close', async () => {
