@@ -9,6 +9,7 @@ import type { CheckpointStorage } from '../../../src/checkpoint/checkpoint-stora
 import { S3Storage, S3_MIN_PART_SIZE, s3Storage, type S3StorageOptions } from '../../../src/checkpoint/s3-storage.js';
 import { startS3Server, type TestS3Server } from '../../helpers/s3-server.js';
 import { bytes, tempDir, text } from '../../helpers/temp-dir.js';
+import { storageContract } from './storage-contract.js';
 
 let server: TestS3Server;
 let prefixCounter = 0;
@@ -74,6 +75,9 @@ function recordCommands(s: S3Storage): string[] {
   );
   return seen;
 }
+
+// A fresh prefix per storage, so each is empty; small list pages exercise pagination.
+storageContract('s3', async () => new S3Storage(options({ listPageSize: 3 })));
 
 describe('S3Storage', () => {
   it('puts, gets, overwrites and describes', async () => {
