@@ -94,6 +94,7 @@ describe('Checkpointer', () => {
     const rand = rng(1);
     const model: Model = new Map();
     mutate(db, model, rand, 4000, 3000);
+    await db.compactRange(); // settle: no background compaction rewrites the tables between checkpoints
     const inc = await Checkpointer.open(db, storage);
     const r1 = await inc.checkpoint();
     expect(r1.uploadedBytes).toBe(r1.referencedBytes);
@@ -187,6 +188,7 @@ describe('Checkpointer', () => {
     const rand = rng(5);
     const model: Model = new Map();
     mutate(db, model, rand, 3000, 3000);
+    await db.compactRange(); // settle: no background compaction rewrites the tables between checkpoints
     const first = await new Checkpointer(db, storage).checkpoint();
     // a crash between uploads and metadata: tables uploaded under this db's names, no metadata
     writeFileSync(join(root, 'junk'), 'partial');
@@ -270,6 +272,7 @@ describe('restoreCheckpoint', () => {
     const orig = new Checkpointer(db, storage, { retain: 2 });
     for (let i = 0; i < 2; i++) {
       mutate(db, model, rand, i === 0 ? 3000 : 300, 3000);
+      await db.compactRange(); // settled tables: the restored database's first checkpoint can reuse them
       snapshots.set((await orig.checkpoint()).checkpointId, new Map(model));
     }
     const base = [...snapshots.keys()].at(-1)!;
@@ -311,6 +314,7 @@ describe('restoreCheckpoint', () => {
     const rand = rng(31);
     const model: Model = new Map();
     mutate(db, model, rand, 3000, 3000);
+    await db.compactRange();
     const c1 = await new Checkpointer(db, storage, { retain: 5 }).checkpoint();
     const snap1 = new Map(model);
     await db.close();
