@@ -169,6 +169,11 @@ export class Checkpointer {
         }
       }
       const storageName = this.#mode === 'full' ? `full/${id}/${dbId}-${meta.number}.sst` : `shared/${dbId}-${meta.number}.sst`;
+      if (registry.has(storageName)) {
+        // Same identity, different size: two databases share an IDENTITY (a copied directory?).
+        // Never overwrite an object a retained checkpoint references.
+        throw new LsmError('LSM_EXISTS', `${storageName} is in ${this.#storage.description} with another size; is the database identity (${dbId}) shared by a copy?`);
+      }
       toUpload.push({ index: files.length, path });
       files.push({ ...base, storageName, crc32c: 0, uploadedBy: id });
     }

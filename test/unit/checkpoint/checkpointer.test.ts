@@ -176,6 +176,12 @@ describe('Checkpointer', () => {
     expect(after).toEqual(before); // nothing added, nothing of the retained checkpoint deleted
 
     failAt = -1;
+    flaky.putBytes = async () => {
+      throw new LsmError('LSM_IO', 'injected metadata failure');
+    };
+    await expect(ck.checkpoint()).rejects.toSatisfy((e) => LsmError.is(e, 'LSM_IO'));
+    expect(await storageState(storage)).toEqual(before);
+    flaky.putBytes = (n, d) => storage.putBytes(n, d);
     const r = await ck.checkpoint();
     const st = await storageState(storage);
     expect(st.objects).toEqual(st.referenced);
