@@ -9,6 +9,7 @@ export { DbIterator } from './db/db-iterator.js';
 export type { Entry, IteratorBounds } from './db/db-iterator.js';
 export type { DatabaseOptions, WalFlushPolicy } from './db/options.js';
 export { Snapshot } from './db/snapshot.js';
+export type { SavepointResult } from './db/savepoint.js';
 export { WriteBatch } from './wal/write-batch.js';
 export { MergeOperators } from './compaction/builtin-operators.js';
 export type {

@@ -49,6 +49,7 @@ import { RangeTombstoneIndex } from './range-tombstone-index.js';
 import { type VisibleVersion, resolveValue } from './value-resolver.js';
 import { type DatabaseOptions, type ResolvedOptions, compressionForLevel, resolveOptions } from './options.js';
 import { Snapshot } from './snapshot.js';
+import { type SavepointResult, exportSavepoint, importSavepoint } from './savepoint.js';
 import { TableCache } from './table-cache.js';
 
 export interface WriteOptions {
@@ -856,6 +857,17 @@ export class Database {
         if (!this.#closed) this.#deleteObsoleteFiles();
       },
     };
+  }
+
+  /** Writes a logical savepoint (every live key/value at one snapshot) into `dir` (docs/format/savepoint.md). */
+  exportSavepoint(dir: string): Promise<SavepointResult> {
+    this.#checkOpen();
+    return exportSavepoint(this, dir);
+  }
+
+  /** Loads the savepoint in `dir` into a new database at `targetDir` opened with `options`. */
+  static importSavepoint(dir: string, targetDir: string, options: DatabaseOptions = {}): Promise<Database> {
+    return importSavepoint(dir, targetDir, options, (d, o) => Database.open(d, o));
   }
 
   /**
