@@ -5,13 +5,22 @@
  *   lsm-state bench [flags]   db_bench-like benchmark against classic-level and rocksdb, sized to
  *                             finish in about a minute (flags: lsm-state bench --help)
  *   lsm-state stats <dir>     open the database in <dir> and print db.stats()
+ *   lsm-state checkpoints <storage>                 list the checkpoints in <storage>
+ *   lsm-state inspect <storage> <id>                files of one checkpoint: sizes, new or reused, parent
+ *   lsm-state verify <storage> [id]                 size and CRC32C of every referenced file
+ *   lsm-state restore <storage> <id|latest> <dir>   restore a checkpoint into an empty <dir>
  *   lsm-state --help
+ *
+ * <storage> is a directory path or s3://bucket/prefix (checkpoint-cli.ts).
  *
  * Exit codes: 0 success, 1 failure, 2 usage error.
  */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Database } from '../index.js';
 import type { DatabaseStats } from '../index.js';
+import { CHECKPOINT_USAGE, type CliIo, UsageError, checkpointCommand, consoleIo } from './checkpoint-cli.js';
 
 /** Defaults for `lsm-state bench`: about a minute on 2 cores (docs/benchmarks.md). */
 const BENCH_DEFAULTS = {
@@ -26,13 +35,10 @@ commands:
                   --runs ${BENCH_DEFAULTS.runs} --engines ${BENCH_DEFAULTS.engines.join(',')}:
                   about a minute on 2 cores; lsm-state bench --help lists every flag)
   stats <dir>     open the database in <dir> (it must exist) and print db.stats()
+${CHECKPOINT_USAGE}
 
 flags:
   -h, --help      this text`;
-
-class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 function isUsageError(err: unknown): boolean {
   const e = err as { name?: string; code?: string } | undefined;
@@ -89,10 +95,10 @@ export function formatStats(dir: string, s: DatabaseStats): string {
   ].join('\n');
 }
 
-async function stats(args: string[]): Promise<void> {
+async function stats(args: string[], io: CliIo): Promise<void> {
   const { positionals, values } = parseArgs({ args, allowPositionals: true, strict: true, options: { help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
-    console.log('usage: lsm-state stats <dir>');
+    io.out('usage: lsm-state stats <dir>');
     return;
   }
   if (positionals.length !== 1) throw new UsageError(`stats takes one database directory, got ${positionals.length} arguments\nusage: lsm-state stats <dir>`);
@@ -102,13 +108,14 @@ async function stats(args: string[]): Promise<void> {
   // Compactions stay off: looking at a database should not start rewriting it.
   const db = await Database.open(dir, { createIfMissing: false, disableAutoCompactions: true });
   try {
-    console.log(formatStats(dir, db.stats()));
+    io.out(formatStats(dir, db.stats()));
   } finally {
     await db.close();
   }
 }
 
-export async function cli(argv: string[]): Promise<number> {
+/** Runs one command line; resolves to the exit code (0 ok, 1 failure, 2 usage). */
+export async function cli(argv: string[], io: CliIo = consoleIo): Promise<number> {
   try {
     const [command, ...rest] = argv;
     switch (command) {
@@ -117,21 +124,37 @@ export async function cli(argv: string[]): Promise<number> {
       case '-h':
       case '--help':
       case 'help':
-        console.log(USAGE);
+        io.out(USAGE);
         return 0;
       case 'bench':
         await bench(rest);
         return 0;
       case 'stats':
-        await stats(rest);
+        await stats(rest, io);
         return 0;
+      case 'checkpoints':
+      case 'inspect':
+      case 'verify':
+      case 'restore':
+        return await checkpointCommand(command, rest, io);
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
     }
   } catch (err) {
-    console.error(`lsm-state: ${err instanceof Error ? err.message : String(err)}`);
+    io.err(`lsm-state: ${err instanceof Error ? err.message : String(err)}`);
     return isUsageError(err) ? 2 : 1;
   }
 }
 
-process.exitCode = await cli(process.argv.slice(2));
+/** True when this module is the program (node dist/src/cli/main.js, or the npm bin link to it), not an import. */
+function isMain(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) process.exitCode = await cli(process.argv.slice(2));
