@@ -249,6 +249,10 @@ interface ConfigResult {
   rawBytes: number;
   compressedBytes: number;
   ratio: number;
+  /** S_o / S at the initial checkpoint (freshly flushed, no obsolete versions): the codec's own ratio. */
+  initialRatio: number;
+  /** S_c / (S_o / initialRatio): obsolete versions and tombstones the live tables still hold. */
+  spaceAmp: number;
   /** interval 0 is the checkpoint of the initial state; 1..n the intervals. */
   checkpoints: IntervalRow[];
   meanUploaded: number;
@@ -360,6 +364,8 @@ async function runConfig(codec: CompressionName, mode: Mode, style: Style, p: Ru
       rawBytes: model.rawBytes,
       compressedBytes: last.referencedBytes,
       ratio: model.rawBytes / Math.max(1, last.referencedBytes),
+      initialRatio: rows[0]!.rawBytes / Math.max(1, rows[0]!.referencedBytes),
+      spaceAmp: last.referencedBytes / Math.max(1, model.rawBytes / (rows[0]!.rawBytes / Math.max(1, rows[0]!.referencedBytes))),
       checkpoints: rows,
       meanUploaded: totalUploaded / Math.max(1, ivs.length),
       meanReferenced: ivs.reduce((a, r) => a + r.referencedBytes, 0) / Math.max(1, ivs.length),
@@ -393,11 +399,11 @@ function bar(value: number, max: number, width: number, ch = '█'): string {
 
 function summaryTable(results: ConfigResult[]): string[] {
   const lines = [
-    '| codec | style | mode | S_o raw MB | S_c MB | ratio S_o/S_c | mean ΔS MB | mean S MB | ΔS/S | total uploaded MB | ckpt p50 ms | writer blocked max ms | restore check |',
-    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| codec | style | mode | S_o raw MB | S_c MB | ratio S_o/S_c | C₀ initial ratio | space amp | mean ΔS MB | mean S MB | ΔS/S | total uploaded MB | ckpt p50 ms | writer blocked max ms | restore check |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of results) {
-    lines.push(`| ${r.codec} | ${r.style} | ${r.mode} | ${mb(r.rawBytes)} | ${mb(r.compressedBytes)} | ${r.ratio.toFixed(2)} | ${mb(r.meanUploaded)} | ${mb(r.meanReferenced)} | ${(r.meanUploaded / Math.max(1, r.meanReferenced)).toFixed(3)} | ${mb(r.totalUploaded)} | ${ms(r.checkpointP50Ms)} | ${ms(r.writerBlockedMaxMs)} | ${r.restore.mismatches === 0 ? `ok (${r.restore.keys} keys)` : `**${r.restore.mismatches} mismatches**`} |`);
+    lines.push(`| ${r.codec} | ${r.style} | ${r.mode} | ${mb(r.rawBytes)} | ${mb(r.compressedBytes)} | ${r.ratio.toFixed(2)} | ${r.initialRatio.toFixed(2)} | ${r.spaceAmp.toFixed(2)} | ${mb(r.meanUploaded)} | ${mb(r.meanReferenced)} | ${(r.meanUploaded / Math.max(1, r.meanReferenced)).toFixed(3)} | ${mb(r.totalUploaded)} | ${ms(r.checkpointP50Ms)} | ${ms(r.writerBlockedMaxMs)} | ${r.restore.mismatches === 0 ? `ok (${r.restore.keys} keys)` : `**${r.restore.mismatches} mismatches**`} |`);
   }
   return lines;
 }
@@ -410,7 +416,7 @@ function pairTable(results: ConfigResult[]): string[] {
   for (const inc of results.filter((r) => r.mode === 'incremental')) {
     const full = results.find((r) => r.mode === 'full' && r.codec === inc.codec && r.style === inc.style);
     const changed = inc.checkpoints.slice(1).reduce((a, r) => a + r.changedRawBytes, 0);
-    const changedC = changed / inc.ratio;
+    const changedC = changed / inc.initialRatio;
     lines.push(`| ${inc.codec} | ${inc.style} | ${mb(inc.totalUploaded)} | ${full ? mb(full.totalUploaded) : '-'} | ${full ? (inc.totalUploaded / full.totalUploaded).toFixed(3) : '-'} | ${mb(changed)} | ${mb(changedC)} | ${(inc.totalUploaded / Math.max(1, changedC)).toFixed(2)} |`);
   }
   return lines;
@@ -445,8 +451,12 @@ function uploadChart(inc: ConfigResult, full: ConfigResult | undefined): string[
 function ratioChart(results: ConfigResult[]): string[] {
   const rs = results.filter((r) => r.mode === 'incremental');
   const max = Math.max(...rs.map((r) => r.ratio));
-  const lines = [`compression ratio S_o/S_c per codec (incremental runs; scale ${max.toFixed(2)}x)`];
-  for (const r of rs) lines.push(`  ${`${r.codec}/${r.style}`.padEnd(17)} |${bar(r.ratio, max, 40)}| ${r.ratio.toFixed(2)}x  S_c ${mb(r.compressedBytes)} MB`);
+  const max0 = Math.max(max, ...rs.map((r) => r.initialRatio));
+  const lines = [`compression ratio per codec (incremental runs; █ C₀ = S_o/S at the initial checkpoint, ▒ S_o/S_c after the last interval; scale ${max0.toFixed(2)}x)`];
+  for (const r of rs) {
+    lines.push(`  ${`${r.codec}/${r.style}`.padEnd(17)} |${bar(r.initialRatio, max0, 40)}| ${r.initialRatio.toFixed(2)}x  S ${mb(r.checkpoints[0]!.referencedBytes)} MB`);
+    lines.push(`  ${''.padEnd(17)} |${bar(r.ratio, max0, 40, '▒')}| ${r.ratio.toFixed(2)}x  S_c ${mb(r.compressedBytes)} MB`);
+  }
   return lines;
 }
 
@@ -545,7 +555,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<unkn
     '',
     '### Incremental against full (sums over intervals 1..n)',
     '',
-    '"changed raw × C": the bytes the changed keys would take compressed at this configuration\'s ratio; incremental/(changed × C) above 1 is what flushes and compaction add on top of the changed data.',
+    '"changed raw × C": the bytes the changed keys would take compressed at the codec\'s own ratio (C = 1/C₀, from the initial checkpoint); incremental/(changed × C) above 1 is what flushes and compaction add on top of the changed data.',
     '',
     ...pairTable(results),
     '',
