@@ -35,7 +35,8 @@ async function setup(): Promise<{ root: string; store: string; model: Map<string
   const d = tempDir('lsm-cli-');
   cleanups.push(d.cleanup);
   const store = join(d.path, 'store');
-  const db = await Database.open(join(d.path, 'db'), small);
+  // No compactions: tables from earlier checkpoints stay live, so later checkpoints reuse some.
+  const db = await Database.open(join(d.path, 'db'), { ...small, disableAutoCompactions: true });
   cleanups.push(async () => {
     if (!db.isClosed) await db.close();
   });
