@@ -2,8 +2,10 @@
 /**
  * The `lsm-state` command line.
  *
- *   lsm-state bench [flags]   db_bench-like benchmark against classic-level and rocksdb, sized to
- *                             finish in about a minute (flags: lsm-state bench --help)
+ *   lsm-state bench checkpoint [flags]   the main job: compression ratio and checkpoint sizes per codec,
+ *                                        mode and compaction style (about two minutes)
+ *   lsm-state bench db [flags]           db_bench-like benchmark against classic-level and rocksdb
+ *   lsm-state bench compaction [flags]   sustained fill + overwrite, both styles against the peers
  *   lsm-state stats <dir>     open the database in <dir> and print db.stats()
  *   lsm-state checkpoints <storage>                 list the checkpoints in <storage>
  *   lsm-state inspect <storage> <id>                files of one checkpoint: sizes, new or reused, parent
@@ -30,10 +32,16 @@ const BENCH_DEFAULTS = {
 const USAGE = `usage: lsm-state <command> [flags]
 
 commands:
-  bench [flags]   db_bench-like workloads for lsm-state, classic-level and rocksdb
+  bench checkpoint [flags]
+                  the main job: state size and compression per codec, incremental vs full
+                  checkpoint sizes, per compaction style (about two minutes on 2 cores;
+                  lsm-state bench checkpoint --help)
+  bench db [flags]
+                  db_bench-like workloads for lsm-state, classic-level and rocksdb
                   (defaults here: --num ${BENCH_DEFAULTS.num} --single-num ${BENCH_DEFAULTS.singleNum} --reads ${BENCH_DEFAULTS.reads}
-                  --runs ${BENCH_DEFAULTS.runs} --engines ${BENCH_DEFAULTS.engines.join(',')}:
-                  about a minute on 2 cores; lsm-state bench --help lists every flag)
+                  --runs ${BENCH_DEFAULTS.runs} --engines ${BENCH_DEFAULTS.engines.join(',')}: about a minute)
+  bench compaction [flags]
+                  fillrandom + overwrite (--num 5000000), leveled and universal vs the peers
   stats <dir>     open the database in <dir> (it must exist) and print db.stats()
 ${CHECKPOINT_USAGE}
 
@@ -49,15 +57,26 @@ interface DbBenchModule {
   main(argv: string[], defaults?: Record<string, unknown>): Promise<unknown>;
 }
 
+const BENCHMARKS: Record<string, { file: string; defaults?: Record<string, unknown> }> = {
+  checkpoint: { file: 'checkpoint-bench.js' },
+  db: { file: 'db-bench.js', defaults: BENCH_DEFAULTS },
+  compaction: { file: 'compaction-bench.js' },
+};
+
+/** `lsm-state bench [checkpoint|db|compaction] [flags]`; checkpoint when no name is given. */
 async function bench(args: string[]): Promise<void> {
+  const named = args[0] !== undefined && !args[0].startsWith('-');
+  const name = named ? args[0]! : 'checkpoint';
+  const spec = BENCHMARKS[name];
+  if (spec === undefined) throw new UsageError(`unknown benchmark ${JSON.stringify(name)}: one of ${Object.keys(BENCHMARKS).join(', ')}`);
   let mod: DbBenchModule;
   try {
-    // dist/src/cli/main.js → dist/bench/db-bench.js (not part of the published package).
-    mod = (await import(new URL('../../bench/db-bench.js', import.meta.url).href)) as DbBenchModule;
+    // dist/src/cli/main.js → dist/bench/*.js (benchmarks are not part of the published package).
+    mod = (await import(new URL(`../../bench/${spec.file}`, import.meta.url).href)) as DbBenchModule;
   } catch (err) {
-    throw new Error(`the benchmark is not available (dist/bench/db-bench.js: ${(err as Error).message.split('\n')[0]}); build it from a source checkout with npx tsc -p tsconfig.json`);
+    throw new Error(`the benchmark is not available (dist/bench/${spec.file}: ${(err as Error).message.split('\n')[0]}); build it from a source checkout with npx tsc -p tsconfig.json`);
   }
-  await mod.main(args, BENCH_DEFAULTS);
+  await mod.main(named ? args.slice(1) : args, spec.defaults);
 }
 
 function fmt(v: unknown): string {
