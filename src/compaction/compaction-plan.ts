@@ -10,7 +10,7 @@
  * GetOverlappingInputs does: two files holding different versions of one user key overlap.
  */
 import { compareInternalKeys, compareUserKeysOf } from '../base/internal-key.js';
-import { NUM_LEVELS } from '../manifest/version.js';
+import { NUM_LEVELS, findFileIndex } from '../manifest/version.js';
 import type { FileMetaData } from '../manifest/version-edit.js';
 import type { CompactionOptions } from './compaction-options.js';
 
@@ -144,15 +144,7 @@ export function overlappingFiles(
 
 /** Index of the first file of a sorted, disjoint level whose largest user key >= `key`'s. */
 function firstFileEndingAtOrAfter(levelFiles: readonly FileMetaData[], key: Uint8Array | undefined): number {
-  if (key === undefined) return 0;
-  let lo = 0;
-  let hi = levelFiles.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareUserKeysOf(levelFiles[mid]!.largest, key) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return key === undefined ? 0 : findFileIndex(levelFiles, key, compareUserKeysOf);
 }
 
 export function anyBeingCompacted(files: readonly FileMetaData[], beingCompacted: ReadonlySet<number>): boolean {

@@ -18,6 +18,23 @@ function compareUserParts(a: Uint8Array, b: Uint8Array): number {
   return compareBytesRange(a, 0, a.length - TRAILER_BYTES, b, 0, b.length - TRAILER_BYTES);
 }
 
+/**
+ * Index of the first file of a sorted, disjoint level whose largest key is >= `key` under
+ * `compare` (internal-key order by default); files.length when none.
+ */
+export function findFileIndex(
+  files: readonly FileMetaData[], key: Uint8Array, compare: (a: Uint8Array, b: Uint8Array) => number = compareInternalKeys,
+): number {
+  let lo = 0;
+  let hi = files.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compare(files[mid]!.largest, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export class Version {
   /** files[level], see the class comment for the order. */
   readonly files: readonly (readonly FileMetaData[])[];
@@ -75,15 +92,7 @@ export class Version {
    * files.length when none.
    */
   findFile(level: number, ikey: Uint8Array): number {
-    const files = this.files[level]!;
-    let lo = 0;
-    let hi = files.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareInternalKeys(files[mid]!.largest, ikey) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return findFileIndex(this.files[level]!, ikey);
   }
 
   /** Files of `level` whose user-key range overlaps [smallestUser, largestUser] (internal keys). */
