@@ -51,7 +51,7 @@ export interface CheckpointResult {
   metadataBytes: number;
   newFiles: number;
   reusedFiles: number;
-  /** Synchronous part of pinLiveFiles (memtable freeze): the time writers could not run. */
+  /** Time the memtable freeze blocked the main thread, so every writer (LiveFiles.writerBlockedMs). */
   writerBlockedMs: number;
   durationMs: number;
 }
@@ -130,12 +130,9 @@ export class Checkpointer {
   async #checkpoint(): Promise<CheckpointResult> {
     const started = performance.now();
     await this.#start();
-    const pinStart = performance.now();
-    const pinning = this.#db.pinLiveFiles();
-    const writerBlockedMs = performance.now() - pinStart;
-    const live = await pinning;
+    const live = await this.#db.pinLiveFiles();
     try {
-      return await this.#upload(live, started, writerBlockedMs);
+      return await this.#upload(live, started, live.writerBlockedMs);
     } finally {
       live.release();
     }

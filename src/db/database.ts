@@ -74,6 +74,8 @@ export interface LiveFiles {
   readonly dbId: string;
   /** Every write with a sequence at or below this is in `files`. */
   readonly lastSequence: number;
+  /** How long pinning blocked the main thread (the memtable freeze), in ms. */
+  readonly writerBlockedMs: number;
   readonly files: readonly { level: number; meta: FileMetaData; path: string }[];
   /** Unpins the version; its files may then be deleted. Idempotent. */
   release(): void;
@@ -840,7 +842,7 @@ export class Database {
    */
   async pinLiveFiles(): Promise<LiveFiles> {
     this.#checkWritable();
-    await this.flush();
+    const writerBlockedMs = await this.#flushMeasured();
     this.#checkWritable();
     const version = this.#versions.current;
     version.ref();
@@ -849,6 +851,7 @@ export class Database {
     return {
       dbId: this.id,
       lastSequence: this.#versions.lastSequence,
+      writerBlockedMs,
       files,
       release: () => {
         if (released) return;
@@ -896,9 +899,24 @@ export class Database {
 
   /** Freezes the active memtable and resolves when every frozen memtable is in a table. */
   async flush(): Promise<void> {
+    await this.#flushMeasured();
+  }
+
+  /** flush(), returning how long it blocked this thread (and so every writer): the freeze. */
+  async #flushMeasured(): Promise<number> {
     this.#checkWritable();
+    // Freezing while frozen memtables fill the queue would block this thread until a flush
+    // finishes (a write stall); waiting for them asynchronously first keeps the part that
+    // blocks writers (a checkpoint's sync phase) down to the freeze itself.
+    while (this.#imm.length >= this.#options.maxWriteBufferNumber - 1 && this.#flushJob !== undefined) {
+      await this.#waitForFlushes();
+      this.#checkWritable();
+    }
+    const started = performance.now();
     if (!this.#mem.isEmpty) this.#freezeMemtable();
+    const blockedMs = performance.now() - started;
     await this.#waitForFlushes();
+    return blockedMs;
   }
 
   #waitForFlushes(): Promise<void> {
