@@ -31,6 +31,7 @@ import {
   type CheckpointResult, type CompressionName, type DatabaseOptions,
 } from '../src/index.js';
 import { codecFor, compressionTypeFromName, loadCodecs } from '../src/sstable/compression.js';
+import { barChart } from './svg-charts.js';
 
 const MiB = 1024 * 1024;
 const ALL_CODECS: CompressionName[] = ['none', 'snappy', 'lz4', 'zstd'];
@@ -579,13 +580,83 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<unkn
     }
   }
   out.push(...ratioChart(results), '```', '');
-  console.log(out.join('\n'));
+  out.push(...modelTable(results));
+  const report = out.join('\n');
+  console.log(report);
 
-  await mkdir(values.out, { recursive: true });
-  const file = join(values.out, `checkpoint-bench-${date.replace(/[:.]/g, '-')}.json`);
+  const dir = join(values.out, `checkpoint-bench-${date.replace(/[:.]/g, '-')}`);
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'results.json');
   await writeFile(file, JSON.stringify({ date, argv, node: process.version, cpus: cpus().length, totalSec, params, notes, results }, null, 2));
-  console.log(`JSON: ${file}`);
-  return { file, totalSec, results };
+  const charts = await writeCharts(dir, results);
+  await writeFile(join(dir, 'report.md'), `${report}\n\n${charts.map((c) => `![${c}](${c})`).join('\n\n')}\n`);
+  console.log(`Results in ${dir}: report.md, results.json, ${charts.join(', ')}`);
+  return { file, dir, totalSec, results };
+}
+
+/**
+ * The model S_n = S_{n-1} + ΔS_n - dropped_n: what each incremental checkpoint adds and what it
+ * stops referencing (tables compaction replaced), against the changed data at the codec's ratio.
+ */
+function modelTable(results: ConfigResult[]): string[] {
+  const rows: string[] = [
+    '### Checkpoint size against the model S_n = S_{n-1} + ΔS_n − dropped_n (incremental runs)',
+    '',
+    'dropped_n: bytes of tables S_{n-1} referenced that S_n no longer does (replaced by flushes and compaction). ΔS_n / (changed × C) above 1 means compaction made the upload larger than the changed data; intervals above 2 are counted.',
+    '',
+    '| codec | style | mean ΔS MB | mean dropped MB | mean changed × C MB | intervals with ΔS > 2 × changed × C | worst ΔS / (changed × C) |',
+    '|---|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of results.filter((x) => x.mode === 'incremental')) {
+    const c = 1 / r.initialRatio;
+    let dropped = 0;
+    let changed = 0;
+    let over = 0;
+    let worst = 0;
+    const n = r.checkpoints.length - 1;
+    for (let i = 1; i < r.checkpoints.length; i++) {
+      const prev = r.checkpoints[i - 1]!;
+      const cur = r.checkpoints[i]!;
+      dropped += prev.referencedBytes + cur.uploadedBytes - cur.referencedBytes;
+      const expected = cur.changedRawBytes * c;
+      changed += expected;
+      const factor = expected > 0 ? cur.uploadedBytes / expected : 0;
+      if (factor > 2) over++;
+      worst = Math.max(worst, factor);
+    }
+    rows.push(`| ${r.codec} | ${r.style} | ${mb(r.meanUploaded)} | ${mb(dropped / Math.max(1, n))} | ${mb(changed / Math.max(1, n))} | ${over} of ${n} | ${worst.toFixed(2)} |`);
+  }
+  rows.push('');
+  return rows;
+}
+
+/** SVG charts: checkpoint size over time (incremental against full) per codec and style, and size/ratio per codec. */
+async function writeCharts(dir: string, results: ConfigResult[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const inc of results.filter((r) => r.mode === 'incremental')) {
+    const full = results.find((r) => r.codec === inc.codec && r.style === inc.style && r.mode === 'full');
+    const labels = inc.checkpoints.map((c) => String(c.interval));
+    const series = [
+      { name: 'incremental ΔS (uploaded)', color: '#2b7bba', values: inc.checkpoints.map((c) => c.uploadedBytes / MiB) },
+      { name: 'S (referenced)', color: '#9ecae1', values: inc.checkpoints.map((c) => c.referencedBytes / MiB) },
+      ...(full ? [{ name: 'full ΔS (uploaded)', color: '#e6550d', values: full.checkpoints.map((c) => c.uploadedBytes / MiB) }] : []),
+    ];
+    const name = `size-over-time-${inc.codec}-${inc.style}.svg`;
+    await writeFile(join(dir, name), barChart(`Checkpoint size per interval: ${inc.codec}, ${inc.style}`, labels, series, 'MiB'));
+    files.push(name);
+  }
+  const incs = results.filter((r) => r.mode === 'incremental');
+  const labels = incs.map((r) => `${r.codec}/${r.style}`);
+  await writeFile(join(dir, 'codecs-size.svg'), barChart('Size of the state per codec (incremental runs)', labels, [
+    { name: 'S_o raw', color: '#bbbbbb', values: incs.map((r) => r.rawBytes / MiB) },
+    { name: 'S_c compressed (last checkpoint)', color: '#31a354', values: incs.map((r) => r.compressedBytes / MiB) },
+  ], 'MiB'));
+  await writeFile(join(dir, 'codecs-ratio.svg'), barChart('Compression ratio per codec', labels, [
+    { name: 'C₀ initial (S_o / S)', color: '#756bb1', values: incs.map((r) => r.initialRatio) },
+    { name: 'S_o / S_c after the last interval', color: '#bcbddc', values: incs.map((r) => r.ratio) },
+  ], 'ratio'));
+  files.push('codecs-size.svg', 'codecs-ratio.svg');
+  return files;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
