@@ -83,7 +83,7 @@ export class CompactionManager {
   #manualQueue: Promise<void> = Promise.resolve();
   #disabled: boolean;
   #owedDelayMicros = 0;
-  #pendingBytesCache: { version: unknown; bytes: number } | undefined;
+  #stallCache: { version: unknown; level0Count: number; pendingBytes: number } | undefined;
   readonly counters: CompactionCounters = {
     count: 0, trivialMoves: 0, bytesRead: 0, bytesWritten: 0, slowdownWrites: 0, slowdownMicros: 0, stops: 0, stopMicros: 0,
   };
@@ -239,29 +239,32 @@ export class CompactionManager {
 
   // ------------------------------------------------------------------ write stalls
 
-  #pendingBytes(): number {
+  /**
+   * What the stall triggers compare, computed once per version (checked before every write):
+   * level-0 files (leveled) or sorted runs (universal), and pending compaction bytes.
+   */
+  #stallInputs(): { level0Count: number; pendingBytes: number } {
     const version = this.#host.versions.current;
-    if (this.#pendingBytesCache?.version !== version) {
-      this.#pendingBytesCache = { version, bytes: pendingCompactionBytes(this.#pickerInput(), this.#options) };
+    if (this.#stallCache?.version !== version) {
+      const files = version.files;
+      const level0Count = this.#options.compactionStyle === 'universal'
+        ? files[0]!.length + files.slice(1).filter((l) => l.length > 0).length
+        : files[0]!.length;
+      this.#stallCache = { version, level0Count, pendingBytes: pendingCompactionBytes(this.#pickerInput(), this.#options) };
     }
-    return this.#pendingBytesCache.bytes;
-  }
-
-  /** Level-0 files (leveled) or sorted runs (universal): what the L0 triggers count. */
-  #level0Count(): number {
-    const files = this.#host.versions.current.files;
-    if (this.#options.compactionStyle !== 'universal') return files[0]!.length;
-    return files[0]!.length + files.slice(1).filter((l) => l.length > 0).length;
+    return this.#stallCache;
   }
 
   #shouldStop(): boolean {
     const o = this.#options;
-    return this.#level0Count() >= o.level0StopWritesTrigger || (o.hardPendingCompactionBytesLimit > 0 && this.#pendingBytes() >= o.hardPendingCompactionBytesLimit);
+    const { level0Count, pendingBytes } = this.#stallInputs();
+    return level0Count >= o.level0StopWritesTrigger || (o.hardPendingCompactionBytesLimit > 0 && pendingBytes >= o.hardPendingCompactionBytesLimit);
   }
 
   #shouldSlowDown(): boolean {
     const o = this.#options;
-    return this.#level0Count() >= o.level0SlowdownWritesTrigger || (o.softPendingCompactionBytesLimit > 0 && this.#pendingBytes() >= o.softPendingCompactionBytesLimit);
+    const { level0Count, pendingBytes } = this.#stallInputs();
+    return level0Count >= o.level0SlowdownWritesTrigger || (o.softPendingCompactionBytesLimit > 0 && pendingBytes >= o.softPendingCompactionBytesLimit);
   }
 
   /** Called before each write of `bytes`: blocks while compaction is too far behind. */
@@ -385,7 +388,7 @@ export class CompactionManager {
   }
 
   pendingCompactionBytes(): number {
-    return this.#pendingBytes();
+    return this.#stallInputs().pendingBytes;
   }
 
   /**

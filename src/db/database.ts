@@ -165,6 +165,8 @@ export class Database {
   #walFlushScheduled = false;
   readonly #scratchBatch = new WriteBatch();
   readonly #lookupKey = { buf: new Uint8Array(64) };
+  /** Bumped when a range deletion enters a memtable (the tombstone index's cache key). */
+  #memTombstoneGeneration = 0;
 
   #flushJob: FlushJobState | undefined;
   #nextJobId = 1;
@@ -440,6 +442,7 @@ export class Database {
     let seq = firstSeq;
     batch.forEachRaw((kind, rep, ks, ke, vs, ve) => {
       mem.addFrom(seq++, kind, rep, ks, ke, rep, vs, ve);
+      if (kind === ValueKind.RangeDeletion) this.#memTombstoneGeneration++;
     });
   }
 
@@ -683,7 +686,7 @@ export class Database {
   }
 
   #rangeTombstones(): FragmentedRangeTombstones {
-    return this.#tombstoneIndex.get(this.#versions.current, [this.#mem, ...this.#imm]);
+    return this.#tombstoneIndex.get(this.#versions.current, this.#memTombstoneGeneration, () => [this.#mem, ...this.#imm]);
   }
 
   #getFromMemtables(key: Uint8Array, seq: number): MemTableHit | undefined {

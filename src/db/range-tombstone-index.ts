@@ -13,35 +13,26 @@ export class RangeTombstoneIndex {
   readonly #byFile = new Map<number, readonly RangeTombstone[]>();
   #version: Version | undefined;
   #versionTombstones: RangeTombstone[] = [];
-  #memKey = '';
+  #memGeneration = -1;
   #current = FragmentedRangeTombstones.EMPTY;
 
   constructor(readonly tableCache: TableCache) {}
 
-  /** The fragmented tombstones for reads of `version` plus `memtables`. */
-  get(version: Version, memtables: readonly MemTable[]): FragmentedRangeTombstones {
-    let changed = false;
+  /**
+   * The fragmented tombstones for reads of `version` plus the memtables. `memGeneration` changes
+   * whenever a range deletion enters a memtable, so an unchanged source costs two comparisons
+   * and no allocation; `memtables` is called only to rebuild.
+   */
+  get(version: Version, memGeneration: number, memtables: () => readonly MemTable[]): FragmentedRangeTombstones {
+    if (version === this.#version && memGeneration === this.#memGeneration) return this.#current;
     if (version !== this.#version) {
       this.#version = version;
       this.#versionTombstones = this.#collect(version);
-      changed = true;
     }
-    let memKey = '';
-    let memCount = 0;
-    for (const m of memtables) {
-      memCount += m.rangeTombstones.length;
-      if (m.rangeTombstones.length > 0) memKey += `${m.logNumber}:${m.rangeTombstones.length},`;
-    }
-    if (memKey !== this.#memKey) {
-      this.#memKey = memKey;
-      changed = true;
-    }
-    if (changed) {
-      const all = this.#versionTombstones.length === 0 && memCount === 0
-        ? []
-        : [...this.#versionTombstones, ...memtables.flatMap((m) => m.rangeTombstones)];
-      this.#current = all.length === 0 ? FragmentedRangeTombstones.EMPTY : new FragmentedRangeTombstones(all);
-    }
+    this.#memGeneration = memGeneration;
+    const memTombstones = memtables().flatMap((m) => m.rangeTombstones);
+    const all = this.#versionTombstones.length === 0 ? memTombstones : [...this.#versionTombstones, ...memTombstones];
+    this.#current = all.length === 0 ? FragmentedRangeTombstones.EMPTY : new FragmentedRangeTombstones(all);
     return this.#current;
   }
 

@@ -284,23 +284,6 @@ export class MemTable {
     return undefined;
   }
 
-  /** @internal every entry of `userKey` visible at `seq`, newest first (merge resolution). */
-  versionsOf(userKey: Uint8Array, seq: number): MemTableHit[] {
-    const out: MemTableHit[] = [];
-    const it = this.iterator();
-    const lookup = new Uint8Array(userKey.length + TRAILER_BYTES);
-    lookup.set(userKey);
-    encodeTrailer(lookup, userKey.length, seq, KIND_FOR_SEEK);
-    for (it.seek(lookup); it.valid(); it.next()) {
-      const k = it.key();
-      const end = k.length - TRAILER_BYTES;
-      if (compareBytesRange(k, 0, end, userKey, 0, userKey.length) !== 0) break;
-      const kind = k[end]! as ValueKind;
-      if (kind !== ValueKind.RangeDeletion) out.push({ kind, sequence: decodeTrailerSequence(k, end), value: it.value().slice() });
-    }
-    return out;
-  }
-
   iterator(): MemTableIterator {
     return new MemTableIterator(this, this.#u8, this.#i32);
   }
