@@ -33,3 +33,7 @@ export type { CheckpointResult, CheckpointerOptions } from './checkpoint/checkpo
 export { restoreCheckpoint, readCheckpointMetadata, listCheckpointIds } from './checkpoint/restore.js';
 export type { RestoreMode, RestoreOptions, RestoreResult } from './checkpoint/restore.js';
 export type { CheckpointFile, CheckpointMetadata, CheckpointMode } from './checkpoint/metadata.js';
+export { CheckpointCoordinator } from './state/checkpoint-coordinator.js';
+export type {
+  CheckpointCoordinatorOptions, CheckpointParticipant, CompletedCheckpoint,
+} from './state/checkpoint-coordinator.js';

@@ -13,6 +13,9 @@ export type ErrorCode =
   | 'LSM_EXISTS'
   | 'LSM_CODEC_MISSING'
   | 'LSM_NOT_SUPPORTED'
+  | 'LSM_CHECKPOINT_DECLINED'
+  | 'LSM_CHECKPOINT_TIMEOUT'
+  | 'LSM_CHECKPOINT_ABORTED'
   | 'LSM_ASSERTION';
 
 export class LsmError extends Error {
