@@ -94,13 +94,14 @@ export class DirectoryStorage implements CheckpointStorage {
   async downloadFile(name: string, localPath: string): Promise<void> {
     const path = this.#path(name);
     try {
-      await stat(path);
+      // A kernel-side copy (copy_file_range; a reflink where the file system shares extents).
+      await copyFile(path, localPath, constants.COPYFILE_FICLONE);
     } catch (err) {
-      throw this.#mapReadError(err, name, path);
-    }
-    try {
-      await copyFile(path, localPath);
-    } catch (err) {
+      if (isErrno(err, 'ENOENT')) {
+        // The object, or the local directory? Only a missing object is LSM_NOT_FOUND.
+        const missing = await stat(path).then(() => false, (e: unknown) => isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR'));
+        if (!missing) throw toIoError(err, `writing ${name} to the local file`, localPath);
+      }
       throw this.#mapReadError(err, name, path);
     }
   }
