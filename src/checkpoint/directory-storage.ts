@@ -4,7 +4,9 @@
  * Object `a/b/c` is the file `<root>/a/b/c`. Writes go to a temporary sibling whose name ends in
  * `~tmp` (a character object names never contain, so `list` can skip temporaries safely), are
  * fsynced, then renamed into place and the parent directory fsynced: an object is visible only
- * once complete.
+ * once complete. Uploads running in parallel into one directory share directory fsyncs (a sync
+ * that starts after a rename covers it), so a checkpoint of many files does not pay one
+ * journal commit per file.
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -37,9 +39,16 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** Directory fsyncs of one directory: the one running, and the one queued behind it that new callers join. */
+interface DirSyncs {
+  running: Promise<void> | undefined;
+  queued: Promise<void> | undefined;
+}
+
 export class DirectoryStorage implements CheckpointStorage {
   readonly root: string;
   readonly description: string;
+  readonly #dirSyncs = new Map<string, DirSyncs>();
 
   constructor(root: string) {
     if (typeof root !== 'string' || root.length === 0) throw new TypeError('storage directory must be a non-empty string');
@@ -60,11 +69,37 @@ export class DirectoryStorage implements CheckpointStorage {
       await write(tmp);
       await fsyncPath(tmp, constants.O_RDWR);
       await rename(tmp, target);
-      await fsyncDir(dirname(target));
+      await this.#syncDir(dirname(target));
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
       throw toIoError(err, `storing ${name}`, target);
     }
+  }
+
+  /**
+   * Resolves after an fsync of `dir` that started after this call: the queued sync if there is
+   * one (it has not started, so it covers the caller's rename), else a new one queued behind the
+   * running sync.
+   */
+  #syncDir(dir: string): Promise<void> {
+    let s = this.#dirSyncs.get(dir);
+    if (s === undefined) {
+      s = { running: undefined, queued: undefined };
+      this.#dirSyncs.set(dir, s);
+    }
+    if (s.queued !== undefined) return s.queued;
+    const state = s;
+    const queued = (state.running ?? Promise.resolve()).catch(() => undefined).then(() => {
+      state.queued = undefined; // renames from now on need a later sync
+      const run = fsyncDir(dir);
+      state.running = run;
+      return run.finally(() => {
+        if (state.running === run) state.running = undefined;
+        if (state.running === undefined && state.queued === undefined && this.#dirSyncs.get(dir) === state) this.#dirSyncs.delete(dir);
+      });
+    });
+    state.queued = queued;
+    return queued;
   }
 
   async putFile(name: string, localPath: string): Promise<void> {
