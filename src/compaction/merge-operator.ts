@@ -41,7 +41,9 @@ export function isUserFunctionSpec(v: unknown): v is UserFunctionSpec {
   return typeof s === 'object' && s !== null && typeof s.module === 'string' && typeof s.exportName === 'string';
 }
 
+/** Loaded functions by spec; bounded, since options may change over a database's life (setCompactionFilterOptions). */
 const loaded = new Map<string, unknown>();
+const MAX_LOADED = 64;
 
 /** Loads (once per spec) the operator a spec describes. */
 export async function loadUserFunction<T>(spec: UserFunctionSpec): Promise<T> {
@@ -52,6 +54,7 @@ export async function loadUserFunction<T>(spec: UserFunctionSpec): Promise<T> {
   const factory = mod[spec.exportName];
   if (typeof factory !== 'function') throw new TypeError(`${spec.module} has no exported factory ${spec.exportName}`);
   const made = (factory as (o: unknown) => T)(spec.options);
+  if (loaded.size >= MAX_LOADED) loaded.delete(loaded.keys().next().value!);
   loaded.set(key, made);
   return made;
 }

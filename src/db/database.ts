@@ -18,7 +18,7 @@ import {
 } from '../base/internal-key.js';
 import type { InternalIterator } from '../base/iterator.js';
 import { levelIterator } from '../compaction/level-iterator.js';
-import type { MergeOperator } from '../compaction/merge-operator.js';
+import { type CompactionFilter, type MergeOperator, checkCompactionFilter, loadUserFunction } from '../compaction/merge-operator.js';
 import { MergingIterator } from '../compaction/merging-iterator.js';
 import { BufferedWritableFile } from '../fs/buffered-writable-file.js';
 import type { FileLock, FileSystem } from '../fs/file-system.js';
@@ -181,6 +181,9 @@ export class Database {
   #closed = false;
   #closing: Promise<void> | undefined;
 
+  /** Merge operator and compaction filter; compactions read the filter (and its spec) per job. */
+  readonly #functions: UserFunctions;
+
   readonly #counters = {
     flushes: 0, flushBytes: 0, flushEntries: 0, walBytes: 0, walSyncs: 0, stalls: 0, stallMicros: 0, ingestBytes: 0,
   };
@@ -201,6 +204,7 @@ export class Database {
       compression: compressionTypeFromName(compressionForLevel(options, 0)),
     };
     this.#mergeOperator = functions.mergeOperator;
+    this.#functions = functions;
     this.#tombstoneIndex = new RangeTombstoneIndex(this.#tableCache);
     const onResult = (r: JobResult): void => this.#onJobResult(r);
     const compactionFunctions = () => ({ mergeOperator: functions.mergeOperator, compactionFilter: functions.compactionFilter });
@@ -829,6 +833,25 @@ export class Database {
    * Flushes the memtable, then compacts every file overlapping [start, end] (everything when
    * omitted) down to the last level, as RocksDB's CompactRange. Automatic compactions wait.
    */
+  /**
+   * Replaces the `options` of a compaction filter given as a spec (RocksDB's
+   * CompactionFilterFactory, which makes a filter per compaction): compactions that start
+   * afterwards load `factory(options)`; running ones keep the filter they started with. The
+   * keyed-state layer uses this to tell its TTL filter which states expire and when.
+   */
+  async setCompactionFilterOptions(options: unknown): Promise<void> {
+    this.#checkOpen();
+    const spec = this.#functions.compactionFilterSpec;
+    if (spec === undefined) {
+      throw new LsmError('LSM_NOT_SUPPORTED', 'setCompactionFilterOptions needs a compactionFilter given as a { kind, module, exportName } spec');
+    }
+    const next = { module: spec.module, exportName: spec.exportName, options: structuredClone(options) };
+    const filter = await loadUserFunction<CompactionFilter>(next);
+    checkCompactionFilter(filter);
+    spec.options = next.options; // the compaction host holds this object: later job specs carry the new options
+    this.#functions.compactionFilter = filter;
+  }
+
   async compactRange(start?: Uint8Array, end?: Uint8Array): Promise<void> {
     this.#checkWritable();
     if (start !== undefined) checkBytes('start', start);

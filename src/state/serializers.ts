@@ -61,10 +61,14 @@ const stringSerializer: TypeSerializer<string> = {
   fixedLength: undefined,
   serialize(value: string): Uint8Array {
     if (typeof value !== 'string') throw new TypeError(`string serializer: expected a string, got ${describe(value)}`);
+    const ascii = asciiBytes(value);
+    if (ascii !== undefined) return ascii;
     if (LONE_SURROGATE.test(value)) throw new RangeError('string serializer: the string has a lone surrogate (not encodable as UTF-8)');
     return encoder.encode(value);
   },
   deserialize(bytes: Uint8Array): string {
+    const ascii = asciiString(bytes);
+    if (ascii !== undefined) return ascii;
     try {
       return decoder.decode(bytes);
     } catch {
@@ -72,6 +76,36 @@ const stringSerializer: TypeSerializer<string> = {
     }
   },
 };
+
+/**
+ * Short ASCII strings (most keys) skip TextEncoder/TextDecoder: a call into the runtime costs more
+ * than copying a few bytes. UTF-8 of ASCII is the bytes themselves, so the result is identical.
+ */
+const ASCII_FAST_PATH_MAX = 64;
+
+function asciiBytes(value: string): Uint8Array | undefined {
+  const n = value.length;
+  if (n > ASCII_FAST_PATH_MAX) return undefined;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x80) return undefined;
+    out[i] = c;
+  }
+  return out;
+}
+
+function asciiString(bytes: Uint8Array): string | undefined {
+  const n = bytes.length;
+  if (n > ASCII_FAST_PATH_MAX) return undefined;
+  let s = '';
+  for (let i = 0; i < n; i++) {
+    const c = bytes[i]!;
+    if (c >= 0x80) return undefined;
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
 
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;

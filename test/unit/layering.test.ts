@@ -18,7 +18,8 @@ const ALLOWED: Record<string, string[]> = {
   compaction: ['base', 'fs', 'manifest', 'sstable', 'memtable'],
   db: ['base', 'fs', 'record', 'wal', 'memtable', 'sstable', 'manifest', 'compaction'],
   checkpoint: ['base', 'fs', 'record', 'wal', 'sstable', 'manifest', 'db'],
-  state: ['base', 'fs', 'wal', 'db', 'checkpoint'],
+  // compaction: the merge-operator and compaction-filter interfaces (ListState appends, the TTL filter).
+  state: ['base', 'fs', 'wal', 'compaction', 'db', 'checkpoint'],
   cli: ['base', 'fs', 'record', 'wal', 'memtable', 'sstable', 'manifest', 'compaction', 'db', 'checkpoint', 'state'],
 };
 

@@ -227,3 +227,30 @@ describe('compaction filter', () => {
     await db.close();
   });
 });
+
+describe('setCompactionFilterOptions', () => {
+  it('later compactions (on worker threads) load the filter with the new options', async () => {
+    const dir = tempDir();
+    const { ttlCompactionFilterSpec } = await import('../../../src/state/ttl-compaction-filter.js');
+    const { withTimestamp } = await import('../../../src/state/state-values.js');
+    const db = await Database.open(dir.path, { ...small, compactionFilter: ttlCompactionFilterSpec({ states: [] }) });
+    try {
+      const k = (i: number): Uint8Array => Uint8Array.of(0, 1, i);
+      for (let i = 0; i < 10; i++) db.put(k(i), withTimestamp(1000 + i, bytes('v')));
+      await db.compactRange();
+      expect(db.get(k(0))).toBeDefined(); // no state listed: nothing expires
+      await db.setCompactionFilterOptions({ states: [{ stateId: 1, ttlMs: 5, list: false }], nowMs: 1010 });
+      await db.compactRange();
+      for (let i = 0; i < 10; i++) expect(db.get(k(i)) === undefined).toBe(1000 + i + 5 <= 1010);
+    } finally {
+      await db.close();
+      dir.cleanup();
+    }
+  });
+
+  it('needs a filter given as a spec', async () => {
+    const db = await Database.open('/db', { ...small, fileSystem: new MemFileSystem() });
+    await expect(db.setCompactionFilterOptions({})).rejects.toThrow(/spec/);
+    await db.close();
+  });
+});
