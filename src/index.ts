@@ -37,3 +37,19 @@ export { CheckpointCoordinator } from './state/checkpoint-coordinator.js';
 export type {
   CheckpointCoordinatorOptions, CheckpointParticipant, CompletedCheckpoint,
 } from './state/checkpoint-coordinator.js';
+export { KeyedStateBackend } from './state/keyed-state-backend.js';
+export type {
+  AggregatingStateDescriptor, KeyedStateBackendOptions, KeyedStateCheckpoint, KeyedStateCheckpointInfo, KeyedStateHandle,
+  KeyedStateParticipant, KeyedStateRestoreOptions, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor,
+  ValueStateDescriptor,
+} from './state/keyed-state-backend.js';
+export {
+  AggregatingState, KeyedState, ListState, MapState, ReducingState, ValueState,
+} from './state/states.js';
+export type { AggregateFunction, ReduceFunction, StateKind } from './state/states.js';
+export { Serializers } from './state/serializers.js';
+export type { SerializedType, SerializedTypes, TypeSerializer } from './state/serializers.js';
+export {
+  KeyGroupRange, MAX_PARALLELISM_UPPER_BOUND, assignToKeyGroup, keyGroupRangeForOperator, murmur3_32, operatorIndexForKeyGroup,
+} from './state/key-groups.js';
+export type { StateTtlConfig, TtlUpdateType, TtlVisibility } from './state/ttl.js';
