@@ -492,8 +492,9 @@ export class Database {
   }
 
   /** Turns the active memtable into an immutable one, starts a new WAL, schedules a flush. */
-  #freezeMemtable(): void {
-    while (this.#imm.length >= this.#options.maxWriteBufferNumber - 1 && this.#flushJob !== undefined) {
+  /** `stall: false` (a checkpoint's cut) may exceed maxWriteBufferNumber by one memtable instead of blocking. */
+  #freezeMemtable(options: { stall: boolean } = { stall: true }): void {
+    while (options.stall && this.#imm.length >= this.#options.maxWriteBufferNumber - 1 && this.#flushJob !== undefined) {
       this.#stallForFlush();
     }
     if (this.#backgroundError) throw this.#backgroundError;
@@ -862,21 +863,47 @@ export class Database {
   }
 
   /**
-   * Flushes the memtable and pins the resulting version: the files of `LiveFiles` are not
-   * deleted until `release()`, whatever flushes and compactions do meanwhile. Writers keep
-   * writing into the next memtable while the flush runs.
+   * Pins the database's contents as of this call (a checkpoint's cut): the memtable is frozen
+   * before this returns, so writes made after the call are not in the result even though the
+   * promise resolves only once the frozen memtables are flushed. The version is pinned at the
+   * moment the last of them is installed: the files of `LiveFiles` hold exactly the writes up to
+   * `lastSequence` and are not deleted until `release()`, whatever flushes and compactions do
+   * meanwhile. The freeze never stalls writers: with the queue of frozen memtables full, it
+   * holds one memtable more than maxWriteBufferNumber until the flushes catch up.
    */
-  async pinLiveFiles(): Promise<LiveFiles> {
-    this.#checkWritable();
-    const writerBlockedMs = await this.#flushMeasured();
-    this.#checkWritable();
+  pinLiveFiles(): Promise<LiveFiles> {
+    try {
+      this.#checkWritable();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const started = performance.now();
+    if (!this.#mem.isEmpty) this.#freezeMemtable({ stall: false });
+    const writerBlockedMs = performance.now() - started;
+    const lastSequence = this.#versions.lastSequence;
+    return new Promise((resolve, reject) => {
+      const pin = (): void => {
+        try {
+          this.#checkWritable();
+          resolve(this.#pinCurrentVersion(lastSequence, writerBlockedMs));
+        } catch (err) {
+          reject(err);
+        }
+      };
+      if (this.#backgroundError) reject(this.#backgroundError);
+      else if (this.#flushedCount >= this.#frozenCount) pin();
+      else this.#flushWaiters.push({ target: this.#frozenCount, resolve: pin, reject });
+    });
+  }
+
+  #pinCurrentVersion(lastSequence: number, writerBlockedMs: number): LiveFiles {
     const version = this.#versions.current;
     version.ref();
     let released = false;
     const files = [...version.allFiles()].map(({ level, meta }) => ({ level, meta, path: this.#tableCache.pathOf(meta.number) }));
     return {
       dbId: this.id,
-      lastSequence: this.#versions.lastSequence,
+      lastSequence,
       writerBlockedMs,
       files,
       release: () => {

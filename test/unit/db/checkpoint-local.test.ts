@@ -37,6 +37,27 @@ describe('db.createCheckpoint (local, hard links)', () => {
     await src.close();
   });
 
+  it('cuts at the call: writes made while the flush runs are not in the checkpoint, even with the memtable queue full', async () => {
+    const d = tempDir();
+    cleanups.push(d.cleanup);
+    const src = await Database.open(join(d.path, 'src'), { ...small, maxWriteBufferNumber: 2 });
+    for (let i = 0; i < 2000; i++) src.put(key(i), bytes(`before-${i}`));
+    const pinned = src.pinLiveFiles();
+    const cutSequence = src.stats().sequence;
+    const ckpt = src.createCheckpoint(join(d.path, 'ckpt'));
+    for (let i = 0; i < 2000; i++) src.put(key(i), bytes(`after-${i}`)); // freezes and flushes more memtables meanwhile
+    src.put(bytes('late'), bytes('x'));
+    const live = await pinned;
+    expect(live.lastSequence).toBe(cutSequence);
+    live.release();
+    await ckpt;
+    const ck = await Database.open(join(d.path, 'ckpt'));
+    for (let i = 0; i < 2000; i += 13) expect(text(ck.get(key(i)))).toBe(`before-${i}`);
+    expect(ck.get(bytes('late'))).toBeUndefined();
+    await ck.close();
+    await src.close();
+  });
+
   it('hard-links the tables (same inode), and holds only tables, MANIFEST and CURRENT', async () => {
     const d = tempDir();
     cleanups.push(d.cleanup);
