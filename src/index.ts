@@ -29,9 +29,9 @@ export { CheckpointStorage } from './checkpoint/storage-factory.js';
 export type { StoredObject } from './checkpoint/checkpoint-storage.js';
 export { DirectoryStorage } from './checkpoint/directory-storage.js';
 export { Checkpointer } from './checkpoint/checkpointer.js';
-export type { CheckpointResult, CheckpointerOptions } from './checkpoint/checkpointer.js';
-export { restoreCheckpoint, readCheckpointMetadata, listCheckpointIds } from './checkpoint/restore.js';
-export type { RestoreMode, RestoreOptions, RestoreResult } from './checkpoint/restore.js';
+export type { CheckpointOptions, CheckpointResult, CheckpointerOptions } from './checkpoint/checkpointer.js';
+export { restoreCheckpoint, readCheckpointMetadata, listCheckpointIds, listCheckpointChains } from './checkpoint/restore.js';
+export type { CheckpointSelector, RestoreMode, RestoreOptions, RestoreResult } from './checkpoint/restore.js';
 export type { CheckpointFile, CheckpointMetadata, CheckpointMode } from './checkpoint/metadata.js';
 export { CheckpointCoordinator } from './state/checkpoint-coordinator.js';
 export type {

@@ -10,15 +10,20 @@
  * - Registry: reference counts of storage names over every checkpoint metadata found in storage
  *   (refreshed from storage before each checkpoint, so checkpoints of other databases in the
  *   same storage count too). A file is deleted only when no metadata references it.
- * - Retention: keeps the newest `retain` checkpoints of this chain (this database's checkpoints,
- *   plus the checkpoint it was restored from when restored with mode 'claim'). Checkpoints of
- *   other chains are never deleted. Files of a checkpoint restored with 'no-claim' are never
- *   deleted by this Checkpointer.
+ * - Chains: with `chain: 'name'` the metadata is `checkpoints/<name>/<id>.meta` and the chain is
+ *   every checkpoint of that name (whatever database took it); ids are per chain. Without a chain
+ *   the metadata is `checkpoints/<id>.meta` and the chain is this database's checkpoints there.
+ *   Either way the chain also holds the checkpoint the database was restored from with 'claim'.
+ *   Checkpointers of different databases and chains may share one storage concurrently.
+ * - Retention: keeps the newest `retain` checkpoints of this chain (`Infinity`: never subsume;
+ *   `discard(id)` deletes one explicitly). Checkpoints of other chains are never deleted. Files
+ *   of a checkpoint restored with 'no-claim' are never deleted by this Checkpointer, nor is that
+ *   checkpoint.
  * - Crash leftovers: on start, objects this database uploaded (its dbId in the name) that no
  *   metadata references are deleted. Objects named after other databases are left to them.
  *
- * One Checkpointer per database at a time; checkpoints of one Checkpointer run one after another.
- * Databases must use the node file system (tables are read by path).
+ * One Checkpointer per database at a time; checkpoints and discards of one Checkpointer run one
+ * after another. Databases must use the node file system (tables are read by path).
  */
 import { basename } from 'node:path';
 import { BYTEWISE_COMPARATOR_NAME } from '../base/comparator.js';
@@ -27,22 +32,45 @@ import type { Database, LiveFiles } from '../db/database.js';
 import type { CheckpointStorage } from './checkpoint-storage.js';
 import { fileCrc32c } from './file-crc.js';
 import {
-  CHECKPOINT_FORMAT_VERSION, type CheckpointFile, type CheckpointMetadata, type CheckpointMode, METADATA_PREFIX,
-  decodeMetadata, encodeMetadata, localNumber, metadataName, parseMetadataName, toHex,
+  CHECKPOINT_FORMAT_VERSION, type CheckpointFile, type CheckpointMetadata, type CheckpointMode, MAX_CHECKPOINT_ID,
+  checkChainName, checkJsonValue, decodeMetadata, encodeMetadata, listMetadataObjects, localNumber, metadataName,
+  parseMetadataObjectName, toHex,
 } from './metadata.js';
 import { runPool } from './pool.js';
 import { type RestoreRecord, readRestoreRecord } from './restore.js';
 
 export interface CheckpointerOptions {
   mode?: CheckpointMode;
-  /** Checkpoints of this chain to keep (default 3, at least 1). */
+  /**
+   * Checkpoints of this chain to keep (default 3, at least 1). `Infinity`: never subsume
+   * automatically; the caller deletes checkpoints with `discard(id)`.
+   */
   retain?: number;
   /** Parallel uploads (default 4). */
   concurrency?: number;
+  /**
+   * Name of this Checkpointer's chain (one plain name segment: letters, digits, '.', '_', '-').
+   * Metadata goes to `checkpoints/<chain>/<id>.meta`; ids are per chain. Without it, metadata
+   * goes to `checkpoints/<id>.meta` and the chain is this database's checkpoints there.
+   */
+  chain?: string;
+}
+
+export interface CheckpointOptions {
+  /**
+   * The id to give this checkpoint (a coordinator numbering checkpoints globally): a safe
+   * integer in 1..999999999999999 greater than every id of this chain present in storage
+   * (RangeError otherwise). Default: one more than the highest id of the chain.
+   */
+  checkpointId?: number;
+  /** Plain JSON data stored verbatim in the metadata (`application`); TypeError if not JSON data. */
+  application?: unknown;
 }
 
 export interface CheckpointResult {
   checkpointId: number;
+  /** The chain the checkpoint belongs to (null: the unnamed chain). */
+  chain: string | null;
   /** Table bytes this checkpoint uploaded. */
   uploadedBytes: number;
   /** Table bytes this checkpoint references (uploaded by it or reused): the state's size on disk. */
@@ -67,10 +95,13 @@ export class Checkpointer {
   readonly #mode: CheckpointMode;
   readonly #retain: number;
   readonly #concurrency: number;
-  /** Every readable checkpoint metadata in storage, by id. */
-  readonly #known = new Map<number, CheckpointMetadata>();
-  /** Metadata objects that failed to read: while any exists, nothing is deleted. */
-  readonly #unreadable = new Map<number, unknown>();
+  readonly #chainName: string | null;
+  /** Every readable checkpoint metadata in storage (all chains), by object name. */
+  readonly #known = new Map<string, CheckpointMetadata>();
+  /** Metadata objects that failed to read, by object name: while any exists, no table is deleted. */
+  readonly #unreadable = new Map<string, unknown>();
+  /** Tables of deleted checkpoints held back while some metadata was unreadable: deleted later if still unreferenced. */
+  readonly #deferred = new Set<string>();
   #lastId = 0;
   #restore: RestoreRecord | undefined;
   #started: Promise<void> | undefined;
@@ -82,9 +113,10 @@ export class Checkpointer {
     const mode = options.mode ?? 'incremental';
     if (mode !== 'incremental' && mode !== 'full') throw new RangeError(`mode must be 'incremental' or 'full'`);
     const retain = options.retain ?? 3;
-    if (!Number.isSafeInteger(retain) || retain < 1) throw new RangeError('retain must be an integer >= 1');
+    if (retain !== Infinity && (!Number.isSafeInteger(retain) || retain < 1)) throw new RangeError('retain must be an integer >= 1 or Infinity');
     const concurrency = options.concurrency ?? 4;
     if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be an integer >= 1');
+    this.#chainName = options.chain === undefined ? null : checkChainName(options.chain);
     this.#db = db;
     this.#storage = storage;
     this.#mode = mode;
@@ -101,6 +133,11 @@ export class Checkpointer {
 
   get storage(): CheckpointStorage {
     return this.#storage;
+  }
+
+  /** This Checkpointer's chain name (null: the unnamed chain). */
+  get chain(): string | null {
+    return this.#chainName;
   }
 
   #start(): Promise<void> {
@@ -121,27 +158,75 @@ export class Checkpointer {
     return this.#chain().map((m) => m.checkpointId);
   }
 
-  checkpoint(): Promise<CheckpointResult> {
-    const run = this.#queue.then(() => this.#checkpoint());
+  checkpoint(options: CheckpointOptions = {}): Promise<CheckpointResult> {
+    let application: unknown;
+    const requestedId = options.checkpointId;
+    try {
+      if (requestedId !== undefined && (!Number.isSafeInteger(requestedId) || requestedId < 1 || requestedId > MAX_CHECKPOINT_ID)) {
+        throw new RangeError(`checkpointId must be an integer in 1..${MAX_CHECKPOINT_ID}, got ${String(requestedId)}`);
+      }
+      if (options.application !== undefined) {
+        checkJsonValue(options.application, 'application');
+        application = JSON.parse(JSON.stringify(options.application)) as unknown; // a copy: later changes by the caller do not leak in
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#enqueue(() => this.#checkpoint(requestedId, application));
+  }
+
+  /**
+   * Deletes checkpoint `checkpointId` of this chain: its metadata first, then its tables that no
+   * remaining metadata references and that are not protected (tables of a checkpoint this
+   * database was restored from with 'no-claim'). No-op when the chain has no such checkpoint.
+   * Runs after the checkpoints and discards already requested.
+   */
+  discard(checkpointId: number): Promise<void> {
+    if (!Number.isSafeInteger(checkpointId) || checkpointId < 0) return Promise.reject(new RangeError(`invalid checkpoint id ${String(checkpointId)}`));
+    return this.#enqueue(() => this.#discard(checkpointId));
+  }
+
+  #enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  async #checkpoint(): Promise<CheckpointResult> {
+  async #checkpoint(requestedId: number | undefined, application: unknown): Promise<CheckpointResult> {
     const started = performance.now();
     await this.#start();
     const live = await this.#db.pinLiveFiles();
     try {
-      return await this.#upload(live, started, live.writerBlockedMs);
+      return await this.#upload(live, started, live.writerBlockedMs, requestedId, application);
     } finally {
       live.release();
     }
   }
 
-  async #upload(live: LiveFiles, started: number, writerBlockedMs: number): Promise<CheckpointResult> {
+  /** Ids of this chain's metadata objects present in storage (readable or not): the names taken. */
+  #namespaceIds(): number[] {
+    const ids: number[] = [];
+    for (const name of [...this.#known.keys(), ...this.#unreadable.keys()]) {
+      const p = parseMetadataObjectName(name);
+      if (p !== undefined && p.chain === this.#chainName) ids.push(p.checkpointId);
+    }
+    return ids;
+  }
+
+  async #upload(live: LiveFiles, started: number, writerBlockedMs: number, requestedId: number | undefined, application: unknown): Promise<CheckpointResult> {
     await this.#refresh();
-    const id = Math.max(this.#lastId, ...this.#known.keys(), ...this.#unreadable.keys()) + 1;
-    this.#lastId = id;
+    const highest = Math.max(0, ...this.#namespaceIds());
+    let id: number;
+    if (requestedId === undefined) {
+      id = Math.max(this.#lastId, highest) + 1;
+      if (id > MAX_CHECKPOINT_ID) throw new RangeError(`checkpoint ids of ${this.#chainLabel()} are exhausted`);
+    } else {
+      if (requestedId <= highest) {
+        throw new RangeError(`checkpointId ${requestedId} is not greater than checkpoint ${highest} of ${this.#chainLabel()} in ${this.#storage.description}`);
+      }
+      id = requestedId;
+    }
+    this.#lastId = Math.max(this.#lastId, id);
     const registry = this.#registry();
     const dbId = live.dbId;
     const restored = new Map<number, CheckpointFile>();
@@ -165,7 +250,9 @@ export class Checkpointer {
           continue;
         }
       }
-      const storageName = this.#mode === 'full' ? `full/${id}/${dbId}-${meta.number}.sst` : `shared/${dbId}-${meta.number}.sst`;
+      const storageName = this.#mode === 'incremental'
+        ? `shared/${dbId}-${meta.number}.sst`
+        : this.#chainName === null ? `full/${id}/${dbId}-${meta.number}.sst` : `full/${this.#chainName}/${id}/${dbId}-${meta.number}.sst`;
       if (registry.has(storageName)) {
         // Same identity, different size: two databases share an IDENTITY (a copied directory?).
         // Never overwrite an object a retained checkpoint references.
@@ -177,6 +264,8 @@ export class Checkpointer {
 
     const attempted: string[] = [];
     let uploadedBytes = 0;
+    const restoredFrom: CheckpointMetadata['restoredFrom'] = this.#restore === undefined ? null : { checkpointId: this.#restore.checkpointId, mode: this.#restore.mode };
+    if (restoredFrom !== null && typeof this.#restore?.chain === 'string') restoredFrom.chain = this.#restore.chain;
     const metadata: CheckpointMetadata = {
       formatVersion: CHECKPOINT_FORMAT_VERSION,
       checkpointId: id,
@@ -186,9 +275,12 @@ export class Checkpointer {
       lastSequence: live.lastSequence,
       mode: this.#mode,
       comparator: BYTEWISE_COMPARATOR_NAME,
-      restoredFrom: this.#restore === undefined ? null : { checkpointId: this.#restore.checkpointId, mode: this.#restore.mode },
+      restoredFrom,
       files,
     };
+    if (this.#chainName !== null) metadata.chain = this.#chainName;
+    if (application !== undefined) metadata.application = application;
+    const name = metadataName(id, this.#chainName);
     let metadataAttempted = false;
     try {
       await runPool(toUpload, this.#concurrency, async ({ index, path }) => {
@@ -202,8 +294,8 @@ export class Checkpointer {
       });
       const finalBytes = encodeMetadata(metadata); // crc32c values are filled in now
       metadataAttempted = true;
-      await this.#storage.putBytes(metadataName(id), finalBytes);
-      this.#known.set(id, metadata);
+      await this.#storage.putBytes(name, finalBytes);
+      this.#known.set(name, metadata);
       try {
         await this.#subsume();
       } catch (err) {
@@ -211,6 +303,7 @@ export class Checkpointer {
       }
       return {
         checkpointId: id,
+        chain: this.#chainName,
         uploadedBytes,
         referencedBytes,
         metadataBytes: finalBytes.length,
@@ -220,7 +313,7 @@ export class Checkpointer {
         durationMs: performance.now() - started,
       };
     } catch (err) {
-      await this.#abort(id, metadataAttempted, attempted).catch((cleanupErr: unknown) => {
+      await this.#abort(name, metadataAttempted, attempted).catch((cleanupErr: unknown) => {
         this.lastCleanupError = cleanupErr;
       });
       throw err;
@@ -228,22 +321,41 @@ export class Checkpointer {
   }
 
   /** Removes what a failed checkpoint left: its metadata if it got written, then its uploads nobody references. */
-  async #abort(id: number, metadataAttempted: boolean, attempted: readonly string[]): Promise<void> {
-    if (metadataAttempted) await this.#storage.delete(metadataName(id));
-    this.#known.delete(id);
+  async #abort(metaName: string, metadataAttempted: boolean, attempted: readonly string[]): Promise<void> {
+    if (metadataAttempted) await this.#storage.delete(metaName);
+    this.#known.delete(metaName);
     await this.#refresh();
     if (this.#unreadable.size > 0) return;
     const registry = this.#registry();
     for (const name of attempted) if (!registry.has(name)) await this.#storage.delete(name);
   }
 
-  /** This chain's retained checkpoints, ascending by id. */
+  #chainLabel(): string {
+    return this.#chainName === null ? 'the unnamed chain' : `chain ${this.#chainName}`;
+  }
+
+  /** Metadata object name of the checkpoint this database was restored from. */
+  #restoredName(): string | undefined {
+    const r = this.#restore;
+    return r === undefined ? undefined : metadataName(r.checkpointId, r.chain);
+  }
+
+  /**
+   * This chain's retained checkpoints, ascending by id: the metadata of this chain (for the
+   * unnamed chain, this database's), plus the checkpoint restored from with 'claim', minus one
+   * restored from with 'no-claim'.
+   */
   #chain(): CheckpointMetadata[] {
     const dbId = this.#db.id;
-    const claimed = this.#restore?.mode === 'claim' ? this.#restore.checkpointId : undefined;
-    return [...this.#known.values()]
-      .filter((m) => m.dbId === dbId || m.checkpointId === claimed)
-      .sort((a, b) => a.checkpointId - b.checkpointId);
+    const restored = this.#restoredName();
+    const claimed = this.#restore?.mode === 'claim' ? restored : undefined;
+    const out: CheckpointMetadata[] = [];
+    for (const [name, m] of this.#known) {
+      if (name === claimed) out.push(m);
+      else if (name !== restored && (m.chain ?? null) === this.#chainName && (this.#chainName !== null || m.dbId === dbId)) out.push(m);
+    }
+    const claimedMeta = claimed === undefined ? undefined : this.#known.get(claimed);
+    return out.sort((a, b) => a.checkpointId - b.checkpointId || (a === claimedMeta ? -1 : b === claimedMeta ? 1 : 0));
   }
 
   #registry(): Map<string, RegistryEntry> {
@@ -266,18 +378,40 @@ export class Checkpointer {
   async #subsume(): Promise<void> {
     const chain = this.#chain();
     if (chain.length <= this.#retain) return;
-    const victims = chain.slice(0, chain.length - this.#retain);
+    await this.#delete(chain.slice(0, chain.length - this.#retain));
+  }
+
+  /** Deletes the metadata of `victims`, then their tables that nothing references or protects. */
+  async #delete(victims: readonly CheckpointMetadata[]): Promise<void> {
     for (const m of victims) {
-      await this.#storage.delete(metadataName(m.checkpointId));
-      this.#known.delete(m.checkpointId);
+      const name = metadataName(m.checkpointId, m.chain);
+      await this.#storage.delete(name);
+      this.#known.delete(name);
     }
-    await this.#refresh(); // count references other databases' checkpoints added meanwhile
+    await this.#refresh(); // count references other chains' checkpoints added meanwhile
+    for (const m of victims) for (const f of m.files) this.#deferred.add(f.storageName);
     if (this.#unreadable.size > 0) return;
     const registry = this.#registry();
     const keep = this.#protected();
-    const candidates = new Set(victims.flatMap((m) => m.files.map((f) => f.storageName)));
-    for (const name of candidates) {
+    for (const name of [...this.#deferred]) {
       if (!registry.has(name) && !keep.has(name)) await this.#storage.delete(name);
+      this.#deferred.delete(name);
+    }
+  }
+
+  async #discard(checkpointId: number): Promise<void> {
+    await this.#start();
+    await this.#refresh();
+    const own = metadataName(checkpointId, this.#chainName);
+    const matches = this.#chain().filter((m) => m.checkpointId === checkpointId);
+    const victim = matches.find((m) => metadataName(m.checkpointId, m.chain) === own) ?? matches[0];
+    if (victim !== undefined) {
+      await this.#delete([victim]);
+    } else if (this.#chainName !== null && this.#unreadable.has(own) && !(own === this.#restoredName() && this.#restore?.mode === 'no-claim')) {
+      // Unreadable metadata of this chain: delete it. Its tables are unknown, so none is deleted
+      // here; this database's unreferenced ones go with the orphan cleanup of its next start.
+      await this.#storage.delete(own);
+      this.#unreadable.delete(own);
     }
   }
 
@@ -286,34 +420,36 @@ export class Checkpointer {
     if (this.#unreadable.size > 0) return;
     const registry = this.#registry();
     const keep = this.#protected();
-    const dbId = this.#db.id;
-    const mine = (name: string): boolean =>
-      name.startsWith(`shared/${dbId}-`) || (/^full\/\d+\//.test(name) && name.slice(name.lastIndexOf('/') + 1).startsWith(`${dbId}-`));
+    const ownFile = new RegExp(`^${this.#db.id.replace(/[.]/g, '\\.')}-\\d+\\.sst$`);
+    // shared/<dbId>-<n>.sst, full/<id>/<dbId>-<n>.sst, full/<chain>/<id>/<dbId>-<n>.sst
+    const mine = (name: string): boolean => {
+      const parts = name.split('/');
+      const ok = parts[0] === 'shared' ? parts.length === 2 : parts[0] === 'full' && (parts.length === 3 || parts.length === 4);
+      return ok && ownFile.test(parts.at(-1)!);
+    };
     for (const o of [...(await this.#storage.list('shared/')), ...(await this.#storage.list('full/'))]) {
       if (mine(o.name) && !registry.has(o.name) && !keep.has(o.name)) await this.#storage.delete(o.name);
     }
   }
 
-  /** Re-reads the set of metadata objects in storage. */
+  /** Re-reads the set of metadata objects in storage (every chain). */
   async #refresh(): Promise<void> {
-    const present = new Set<number>();
-    for (const o of await this.#storage.list(METADATA_PREFIX)) {
-      const id = parseMetadataName(o.name);
-      if (id === undefined) continue;
-      present.add(id);
-      if (this.#known.has(id)) continue;
+    const present = new Set<string>();
+    for (const { name } of await listMetadataObjects(this.#storage)) {
+      present.add(name);
+      if (this.#known.has(name)) continue;
       try {
-        this.#known.set(id, decodeMetadata(await this.#storage.getBytes(o.name), o.name));
-        this.#unreadable.delete(id);
+        this.#known.set(name, decodeMetadata(await this.#storage.getBytes(name), name));
+        this.#unreadable.delete(name);
       } catch (err) {
         if (LsmError.is(err, 'LSM_NOT_FOUND')) {
-          present.delete(id);
+          present.delete(name);
           continue;
         }
-        this.#unreadable.set(id, err);
+        this.#unreadable.set(name, err);
       }
     }
-    for (const id of [...this.#known.keys()]) if (!present.has(id)) this.#known.delete(id);
-    for (const id of [...this.#unreadable.keys()]) if (!present.has(id)) this.#unreadable.delete(id);
+    for (const name of [...this.#known.keys()]) if (!present.has(name)) this.#known.delete(name);
+    for (const name of [...this.#unreadable.keys()]) if (!present.has(name)) this.#unreadable.delete(name);
   }
 }

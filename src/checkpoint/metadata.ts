@@ -1,6 +1,6 @@
 /**
- * Checkpoint metadata (docs/format/checkpoint.md): `checkpoints/<checkpointId>.meta`, written
- * last and atomically. Layout: one ASCII header line
+ * Checkpoint metadata (docs/format/checkpoint.md): `checkpoints/<checkpointId>.meta` (no chain) or
+ * `checkpoints/<chain>/<checkpointId>.meta`, written last and atomically. Layout: one ASCII header line
  *
  *     LSMCKPT <formatVersion> <crc32c of body, 8 hex digits> <body length in bytes>\n
  *
@@ -9,10 +9,16 @@
  */
 import { crc32c } from '../base/crc32c.js';
 import { CorruptionError, LsmError } from '../base/errors.js';
-import { checkObjectName } from './checkpoint-storage.js';
+import { type CheckpointStorage, checkObjectName } from './checkpoint-storage.js';
 
+/**
+ * Version 1 readers ignore fields they do not know, so the optional `chain` and `application`
+ * fields did not need a new version.
+ */
 export const CHECKPOINT_FORMAT_VERSION = 1;
 export const METADATA_PREFIX = 'checkpoints/';
+/** Largest checkpoint id: metadata names hold at most 15 digits. */
+export const MAX_CHECKPOINT_ID = 999_999_999_999_999;
 const MAGIC = 'LSMCKPT';
 
 export type CheckpointMode = 'incremental' | 'full';
@@ -46,18 +52,66 @@ export interface CheckpointMetadata {
   mode: CheckpointMode;
   comparator: string;
   /** Set when the database was restored from a checkpoint: which one and how. */
-  restoredFrom: { checkpointId: number; mode: 'claim' | 'no-claim' } | null;
+  restoredFrom: { checkpointId: number; mode: 'claim' | 'no-claim'; chain?: string } | null;
   files: CheckpointFile[];
+  /** The chain this checkpoint belongs to (absent: the unnamed chain, `checkpoints/<id>.meta`). */
+  chain?: string;
+  /** JSON data the caller of `Checkpointer.checkpoint({ application })` stored, verbatim. */
+  application?: unknown;
 }
 
-export function metadataName(checkpointId: number): string {
-  return `${METADATA_PREFIX}${checkpointId}.meta`;
+const CHAIN_NAME = /^[A-Za-z0-9._-]+$/;
+
+/** Whether `chain` is a valid chain name: one plain name segment. */
+export function isChainName(chain: unknown): chain is string {
+  return typeof chain === 'string' && CHAIN_NAME.test(chain) && chain !== '.' && chain !== '..';
 }
 
-/** The checkpoint id of a metadata object name, or undefined for anything else. */
+/** Throws RangeError unless `chain` is a plain name segment ([A-Za-z0-9._-]+, not `.` or `..`). */
+export function checkChainName(chain: unknown): string {
+  if (!isChainName(chain)) throw new RangeError(`invalid checkpoint chain name ${JSON.stringify(chain)} (letters, digits, '.', '_', '-')`);
+  return chain;
+}
+
+/** `checkpoints/<id>.meta`, or `checkpoints/<chain>/<id>.meta` for a named chain. */
+export function metadataName(checkpointId: number, chain?: string | null): string {
+  return chain === undefined || chain === null ? `${METADATA_PREFIX}${checkpointId}.meta` : `${METADATA_PREFIX}${chain}/${checkpointId}.meta`;
+}
+
+/** The checkpoint id of an unnamed-chain metadata object name (`checkpoints/<id>.meta`), or undefined for anything else. */
 export function parseMetadataName(name: string): number | undefined {
   const m = /^checkpoints\/(\d{1,15})\.meta$/.exec(name);
   return m ? Number(m[1]) : undefined;
+}
+
+export interface MetadataObjectName {
+  /** The object name. */
+  name: string;
+  /** null: the unnamed chain. */
+  chain: string | null;
+  checkpointId: number;
+}
+
+/** Chain and id of a metadata object name (either layout), or undefined for anything else. */
+export function parseMetadataObjectName(name: string): MetadataObjectName | undefined {
+  const m = /^checkpoints\/(?:([A-Za-z0-9._-]+)\/)?(\d{1,15})\.meta$/.exec(name);
+  if (!m) return undefined;
+  const chain = m[1] ?? null;
+  if (chain !== null && !isChainName(chain)) return undefined;
+  return { name, chain, checkpointId: Number(m[2]) };
+}
+
+/** Every metadata object in storage (all chains), by chain then id. */
+export async function listMetadataObjects(storage: CheckpointStorage): Promise<MetadataObjectName[]> {
+  const out: MetadataObjectName[] = [];
+  for (const o of await storage.list(METADATA_PREFIX)) {
+    const parsed = parseMetadataObjectName(o.name);
+    if (parsed !== undefined) out.push(parsed);
+  }
+  return out.sort((a, b) => {
+    if (a.chain !== b.chain) return a.chain === null ? -1 : b.chain === null ? 1 : a.chain < b.chain ? -1 : 1;
+    return a.checkpointId - b.checkpointId;
+  });
 }
 
 /** Table files restore into plain names: nothing can escape the target directory. */
@@ -116,7 +170,9 @@ function validate(v: unknown, objectName: string, version: number): CheckpointMe
   const o = obj(v, 'body');
   if (o.formatVersion !== version) fail('formatVersion');
   const checkpointId = int(o.checkpointId, 'checkpointId');
-  if (`${METADATA_PREFIX}${checkpointId}.meta` !== objectName && objectName.startsWith(METADATA_PREFIX)) fail('checkpointId (does not match the object name)');
+  let chain: string | undefined;
+  if (o.chain !== undefined && o.chain !== null) chain = isChainName(o.chain) ? o.chain : fail('chain');
+  if (metadataName(checkpointId, chain) !== objectName && objectName.startsWith(METADATA_PREFIX)) fail('checkpointId or chain (does not match the object name)');
   const dbId = str(o.dbId, 'dbId');
   if (!/^[A-Za-z0-9._-]{1,128}$/.test(dbId)) fail('dbId');
   const parentId = o.parentId === null ? null : int(o.parentId, 'parentId');
@@ -125,6 +181,7 @@ function validate(v: unknown, objectName: string, version: number): CheckpointMe
   if (o.restoredFrom !== null && o.restoredFrom !== undefined) {
     const r = obj(o.restoredFrom, 'restoredFrom');
     restoredFrom = { checkpointId: int(r.checkpointId, 'restoredFrom.checkpointId'), mode: r.mode === 'claim' || r.mode === 'no-claim' ? r.mode : fail('restoredFrom.mode') };
+    if (r.chain !== undefined && r.chain !== null) restoredFrom.chain = isChainName(r.chain) ? r.chain : fail('restoredFrom.chain');
   }
   if (!Array.isArray(o.files)) fail('files');
   const seen = new Set<string>();
@@ -153,7 +210,7 @@ function validate(v: unknown, objectName: string, version: number): CheckpointMe
       uploadedBy: int(x.uploadedBy, `files[${i}].uploadedBy`),
     };
   });
-  return {
+  const meta: CheckpointMetadata = {
     formatVersion: version,
     checkpointId,
     dbId,
@@ -165,6 +222,36 @@ function validate(v: unknown, objectName: string, version: number): CheckpointMe
     restoredFrom,
     files,
   };
+  if (chain !== undefined) meta.chain = chain;
+  if (o.application !== undefined) meta.application = o.application;
+  return meta;
+}
+
+/**
+ * Throws TypeError unless `value` is plain JSON data (null, booleans, finite numbers, strings,
+ * arrays and plain objects of those, no cycles), so that it survives a JSON round trip verbatim.
+ */
+export function checkJsonValue(value: unknown, what: string): void {
+  const seen = new Set<object>();
+  const visit = (v: unknown, path: string): void => {
+    if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw new TypeError(`${path} is not JSON data (${String(v)})`);
+      return;
+    }
+    if (typeof v !== 'object') throw new TypeError(`${path} is not JSON data (${typeof v})`);
+    if (seen.has(v)) throw new TypeError(`${path} is not JSON data (a cycle)`);
+    seen.add(v);
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => visit(x, `${path}[${i}]`));
+    } else {
+      const proto = Object.getPrototypeOf(v) as unknown;
+      if (proto !== Object.prototype && proto !== null) throw new TypeError(`${path} is not JSON data (not a plain object)`);
+      for (const [k, x] of Object.entries(v)) visit(x, `${path}.${k}`);
+    }
+    seen.delete(v);
+  };
+  visit(value, what);
 }
 
 export function toHex(b: Uint8Array): string {

@@ -13,8 +13,8 @@ import { writeManifest } from '../manifest/version-set.js';
 import { VersionEdit } from '../manifest/version-edit.js';
 import type { CheckpointStorage } from './checkpoint-storage.js';
 import {
-  type CheckpointFile, type CheckpointMetadata, METADATA_PREFIX, decodeMetadata, fromHex, localNumber, metadataName,
-  parseMetadataName,
+  type CheckpointFile, type CheckpointMetadata, checkChainName, decodeMetadata, fromHex, isChainName, listMetadataObjects,
+  localNumber, metadataName,
 } from './metadata.js';
 import { runPool } from './pool.js';
 
@@ -28,6 +28,18 @@ export interface RestoreOptions {
   mode?: RestoreMode;
   /** Parallel downloads (default 4). */
   concurrency?: number;
+  /** The chain to restore from (`'latest'`: its newest checkpoint). Default: the unnamed chain. */
+  chain?: string;
+  /**
+   * Which tables to restore (default: all). A skipped table is not downloaded, not in the
+   * restored version, and not in the CHECKPOINT-RESTORE record.
+   */
+  include?: (file: CheckpointFile) => boolean;
+}
+
+export interface CheckpointSelector {
+  /** The chain (default: the unnamed chain, `checkpoints/<id>.meta`). */
+  chain?: string;
 }
 
 export interface RestoreResult {
@@ -41,34 +53,48 @@ export interface RestoreResult {
 export const RESTORE_RECORD_NAME = 'CHECKPOINT-RESTORE';
 
 export interface RestoreRecord {
-  formatVersion: 1;
+  /** 1; 2 when `chain` is set (so that older builds refuse it rather than claim a wrong checkpoint). */
+  formatVersion: 1 | 2;
   storage: string;
   checkpointId: number;
+  /** The restored checkpoint's chain (absent: the unnamed chain). */
+  chain?: string;
   sourceDbId: string;
   mode: RestoreMode;
   files: CheckpointFile[];
 }
 
-/** Every checkpoint id present in `storage`, ascending. */
-export async function listCheckpointIds(storage: CheckpointStorage): Promise<number[]> {
-  const ids: number[] = [];
-  for (const o of await storage.list(METADATA_PREFIX)) {
-    const id = parseMetadataName(o.name);
-    if (id !== undefined) ids.push(id);
-  }
-  return ids.sort((a, b) => a - b);
+/** Every checkpoint id of one chain (default: the unnamed chain) present in `storage`, ascending. */
+export async function listCheckpointIds(storage: CheckpointStorage, options: CheckpointSelector = {}): Promise<number[]> {
+  const chain = options.chain === undefined ? null : checkChainName(options.chain);
+  return (await listMetadataObjects(storage)).filter((o) => o.chain === chain).map((o) => o.checkpointId);
 }
 
-/** Reads and validates one checkpoint's metadata (CorruptionError, LSM_NOT_FOUND, LSM_NOT_SUPPORTED). */
-export async function readCheckpointMetadata(storage: CheckpointStorage, checkpointId: number | 'latest'): Promise<CheckpointMetadata> {
+/** The named chains with at least one checkpoint in `storage`, sorted (the unnamed chain is not listed). */
+export async function listCheckpointChains(storage: CheckpointStorage): Promise<string[]> {
+  const chains = new Set<string>();
+  for (const o of await listMetadataObjects(storage)) if (o.chain !== null) chains.add(o.chain);
+  return [...chains].sort();
+}
+
+/**
+ * Reads and validates one checkpoint's metadata (CorruptionError, LSM_NOT_FOUND, LSM_NOT_SUPPORTED);
+ * `'latest'`: the highest id of the chain.
+ */
+export async function readCheckpointMetadata(
+  storage: CheckpointStorage,
+  checkpointId: number | 'latest',
+  options: CheckpointSelector = {},
+): Promise<CheckpointMetadata> {
+  const chain = options.chain === undefined ? undefined : checkChainName(options.chain);
   let id = checkpointId;
   if (id === 'latest') {
-    const ids = await listCheckpointIds(storage);
-    if (ids.length === 0) throw new LsmError('LSM_NOT_FOUND', `no checkpoint in ${storage.description}`);
+    const ids = await listCheckpointIds(storage, options);
+    if (ids.length === 0) throw new LsmError('LSM_NOT_FOUND', `no checkpoint${chain === undefined ? '' : ` of chain ${chain}`} in ${storage.description}`);
     id = ids[ids.length - 1]!;
   }
   if (!Number.isSafeInteger(id) || id < 0) throw new RangeError(`invalid checkpoint id ${String(id)}`);
-  const name = metadataName(id);
+  const name = metadataName(id, chain);
   return decodeMetadata(await storage.getBytes(name), name);
 }
 
@@ -82,7 +108,9 @@ export async function readRestoreRecord(dbDir: string): Promise<RestoreRecord | 
   }
   try {
     const r = JSON.parse(text) as RestoreRecord;
-    if (r.formatVersion !== 1 || !Array.isArray(r.files) || (r.mode !== 'claim' && r.mode !== 'no-claim')) throw new Error('bad fields');
+    if (r.formatVersion !== 1 && r.formatVersion !== 2) throw new Error('bad formatVersion');
+    if (!Array.isArray(r.files) || (r.mode !== 'claim' && r.mode !== 'no-claim')) throw new Error('bad fields');
+    if (r.formatVersion === 1 ? r.chain !== undefined : !isChainName(r.chain)) throw new Error('bad chain');
     return r;
   } catch (err) {
     throw new CorruptionError('unreadable restore record', { file: join(dbDir, RESTORE_RECORD_NAME) }, { cause: err });
@@ -152,7 +180,11 @@ export async function restoreCheckpoint(
   const mode = options.mode ?? 'claim';
   if (mode !== 'claim' && mode !== 'no-claim') throw new RangeError(`restore mode must be 'claim' or 'no-claim'`);
   if (typeof targetDir !== 'string' || targetDir.length === 0) throw new TypeError('target directory must be a non-empty string');
-  const meta = await readCheckpointMetadata(storage, checkpointId);
+  const include = options.include;
+  if (include !== undefined && typeof include !== 'function') throw new TypeError('include must be a function');
+  const stored = await readCheckpointMetadata(storage, checkpointId, options.chain === undefined ? {} : { chain: options.chain });
+  // From here on `meta.files` is the selection: only included tables are downloaded, in the version and in the record.
+  const meta: CheckpointMetadata = include === undefined ? stored : { ...stored, files: stored.files.filter((f) => include({ ...f })) };
 
   let created = false;
   try {
@@ -204,7 +236,8 @@ export async function restoreCheckpoint(
     // this thread) while the downloads run in the thread pool.
     const fs = new NodeFileSystem();
     const record: RestoreRecord = {
-      formatVersion: 1, storage: storage.description, checkpointId: meta.checkpointId, sourceDbId: meta.dbId, mode, files: meta.files,
+      formatVersion: meta.chain === undefined ? 1 : 2, storage: storage.description, checkpointId: meta.checkpointId,
+      ...(meta.chain === undefined ? {} : { chain: meta.chain }), sourceDbId: meta.dbId, mode, files: meta.files,
     };
     try {
       writeFileAtomic(fs, join(targetDir, RESTORE_RECORD_NAME), new TextEncoder().encode(`${JSON.stringify(record)}\n`));

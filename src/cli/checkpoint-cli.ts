@@ -1,10 +1,14 @@
 /**
  * The checkpoint commands of `lsm-state` (main.ts dispatches here):
  *
- *   checkpoints <storage>                 list: id, time, files, uploaded/referenced bytes, mode, parent
+ *   checkpoints <storage> [--chain c]     list: chain, id, time, files, uploaded/referenced bytes, mode, parent
  *   inspect <storage> <id|latest>         one checkpoint's files: sizes, new (uploaded by it) or reused
  *   verify <storage> [id|latest]          read every referenced file, check size and CRC32C
  *   restore <storage> <id|latest> <dir>   restoreCheckpoint into an empty <dir>
+ *
+ * `--chain <name>` selects a named chain (checkpoints/<name>/<id>.meta); without it an id names a
+ * checkpoint of the unnamed chain (checkpoints/<id>.meta). `checkpoints` and `verify` without an
+ * id and without --chain cover every chain.
  *
  * <storage> is a directory path, or s3://bucket/prefix: endpoint from LSM_STATE_S3_ENDPOINT
  * (path-style addressing when set), region and credentials from the standard AWS environment
@@ -22,9 +26,9 @@ import { LsmError } from '../base/errors.js';
 import type { CheckpointStorage } from '../checkpoint/checkpoint-storage.js';
 import { DirectoryStorage } from '../checkpoint/directory-storage.js';
 import { fileCrc32c } from '../checkpoint/file-crc.js';
-import type { CheckpointMetadata } from '../checkpoint/metadata.js';
+import { type CheckpointMetadata, isChainName, listMetadataObjects } from '../checkpoint/metadata.js';
 import { runPool } from '../checkpoint/pool.js';
-import { listCheckpointIds, readCheckpointMetadata, restoreCheckpoint } from '../checkpoint/restore.js';
+import { readCheckpointMetadata, restoreCheckpoint } from '../checkpoint/restore.js';
 import { S3Storage } from '../checkpoint/s3-storage.js';
 
 export interface CliIo {
@@ -43,19 +47,22 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export const CHECKPOINT_USAGE = `  checkpoints <storage> [--json]
-                  list checkpoints: id, time, files, uploaded bytes (files this checkpoint
-                  uploaded), referenced bytes (files reused from earlier ones), mode, parent
-  inspect <storage> <id|latest> [--json]
+export const CHECKPOINT_USAGE = `  checkpoints <storage> [--chain NAME] [--json]
+                  list checkpoints of every chain (or one): chain, id, time, files, uploaded
+                  bytes (files this checkpoint uploaded), referenced bytes (files reused from
+                  earlier ones), mode, parent
+  inspect <storage> <id|latest> [--chain NAME] [--json]
                   one checkpoint's files with sizes, new or reused (uploadedBy), and its parent
-  verify <storage> [id|latest] [--concurrency N]
-                  read every file the checkpoint (default: every checkpoint) references and
-                  check its size and CRC32C; exit 1 naming each mismatch
-  restore <storage> <id|latest> <dir> [--mode claim|no-claim] [--concurrency N]
+  verify <storage> [id|latest] [--chain NAME] [--concurrency N]
+                  read every file the checkpoint (default: every checkpoint of the chain, or of
+                  every chain without --chain) references and check its size and CRC32C; exit 1
+                  naming each mismatch
+  restore <storage> <id|latest> <dir> [--chain NAME] [--mode claim|no-claim] [--concurrency N]
                   restore a checkpoint into <dir> (missing or empty); Database.open opens it
 
   <storage> is a directory or s3://bucket/prefix (endpoint: LSM_STATE_S3_ENDPOINT, credentials
-  and region: the standard AWS environment variables)`;
+  and region: the standard AWS environment variables). --chain NAME selects a named chain
+  (checkpoints/NAME/<id>.meta); without it an id is one of the unnamed chain (checkpoints/<id>.meta).`;
 
 /** Opens the storage named on the command line. */
 export function openStorage(spec: string, env: NodeJS.ProcessEnv = process.env): CheckpointStorage {
@@ -82,6 +89,17 @@ function parseId(s: string | undefined, what = 'checkpoint id'): number | 'lates
   if (s === 'latest') return 'latest';
   if (s === undefined || !/^\d{1,15}$/.test(s)) throw new UsageError(`${what} must be a number or 'latest', got ${JSON.stringify(s)}`);
   return Number(s);
+}
+
+function parseChain(s: string | undefined): string | undefined {
+  if (s === undefined) return undefined;
+  if (!isChainName(s)) throw new UsageError(`--chain must be a chain name (letters, digits, '.', '_', '-'), got ${JSON.stringify(s)}`);
+  return s;
+}
+
+/** `5` for the unnamed chain, `orders/5` for chain `orders`. */
+function label(chain: string | null | undefined, id: number | 'latest'): string {
+  return chain === null || chain === undefined ? String(id) : `${chain}/${id}`;
 }
 
 function parseConcurrency(s: string | undefined): number {
@@ -111,6 +129,8 @@ function table(header: string[], rows: string[][], leftColumns = 1): string {
 }
 
 export interface CheckpointSummary {
+  /** null: the unnamed chain. */
+  chain: string | null;
   checkpointId: number;
   createdAt: string;
   files: number;
@@ -134,6 +154,7 @@ export function summarize(meta: CheckpointMetadata): CheckpointSummary {
     }
   }
   return {
+    chain: meta.chain ?? null,
     checkpointId: meta.checkpointId,
     createdAt: new Date(meta.createdAt).toISOString(),
     files: meta.files.length,
@@ -184,34 +205,46 @@ async function withStorage<T>(spec: string, fn: (s: CheckpointStorage) => Promis
   }
 }
 
+/** Metadata objects of one chain, or of every chain (`chain` undefined), by chain then id. */
+async function checkpointsOf(storage: CheckpointStorage, chain: string | undefined): Promise<{ chain: string | null; checkpointId: number }[]> {
+  const all = await listMetadataObjects(storage);
+  return chain === undefined ? all : all.filter((o) => o.chain === chain);
+}
+
 async function listCommand(args: string[], io: CliIo): Promise<number> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, strict: true, options: { json: { type: 'boolean' } } });
-  if (positionals.length !== 1) throw new UsageError('usage: lsm-state checkpoints <storage> [--json]');
+  const { positionals, values } = parseArgs({
+    args, allowPositionals: true, strict: true, options: { json: { type: 'boolean' }, chain: { type: 'string' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('usage: lsm-state checkpoints <storage> [--chain NAME] [--json]');
+  const chain = parseChain(values.chain);
   return withStorage(positionals[0]!, async (storage) => {
     const summaries: CheckpointSummary[] = [];
     const broken: string[] = [];
-    for (const id of await listCheckpointIds(storage)) {
+    for (const o of await checkpointsOf(storage, chain)) {
       try {
-        summaries.push(summarize(await readCheckpointMetadata(storage, id)));
+        summaries.push(summarize(await readCheckpointMetadata(storage, o.checkpointId, o.chain === null ? {} : { chain: o.chain })));
       } catch (err) {
         // A checkpoint deleted by retention between list and read is not an error.
         if (LsmError.is(err, 'LSM_NOT_FOUND')) continue;
-        broken.push(`checkpoint ${id}: ${(err as Error).message}`);
+        broken.push(`checkpoint ${label(o.chain, o.checkpointId)}: ${(err as Error).message}`);
       }
     }
     if (values.json === true) {
       io.out(JSON.stringify(summaries, null, 2));
     } else if (summaries.length === 0) {
-      io.out(`no checkpoints in ${storage.description}`);
+      io.out(`no checkpoints${chain === undefined ? '' : ` of chain ${chain}`} in ${storage.description}`);
     } else {
       io.out(table(
-        ['id', 'time', 'files', 'new', 'uploaded', 'referenced', 'mode', 'parent'],
+        ['chain', 'id', 'time', 'files', 'new', 'uploaded', 'referenced', 'mode', 'parent'],
         summaries.map((s) => [
-          String(s.checkpointId), s.createdAt, String(s.files), String(s.newFiles), fmtBytes(s.uploadedBytes), fmtBytes(s.referencedBytes),
-          s.mode, s.parentId === null ? '-' : String(s.parentId),
+          s.chain ?? '-', String(s.checkpointId), s.createdAt, String(s.files), String(s.newFiles), fmtBytes(s.uploadedBytes),
+          fmtBytes(s.referencedBytes), s.mode, s.parentId === null ? '-' : String(s.parentId),
         ]),
-        2,
+        3,
       ));
+      const chains = new Map<string, number>();
+      for (const s of summaries) chains.set(s.chain ?? '-', (chains.get(s.chain ?? '-') ?? 0) + 1);
+      io.out(`\n${chains.size} chain(s): ${[...chains].map(([c, n]) => `${c === '-' ? '(unnamed)' : c} (${n})`).join(', ')}`);
     }
     for (const b of broken) io.err(`lsm-state: ${b}`);
     return broken.length > 0 ? 1 : 0;
@@ -219,11 +252,14 @@ async function listCommand(args: string[], io: CliIo): Promise<number> {
 }
 
 async function inspectCommand(args: string[], io: CliIo): Promise<number> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, strict: true, options: { json: { type: 'boolean' } } });
-  if (positionals.length !== 2) throw new UsageError('usage: lsm-state inspect <storage> <id|latest> [--json]');
+  const { positionals, values } = parseArgs({
+    args, allowPositionals: true, strict: true, options: { json: { type: 'boolean' }, chain: { type: 'string' } },
+  });
+  if (positionals.length !== 2) throw new UsageError('usage: lsm-state inspect <storage> <id|latest> [--chain NAME] [--json]');
   const id = parseId(positionals[1]);
+  const chain = parseChain(values.chain);
   return withStorage(positionals[0]!, async (storage) => {
-    const meta = await readCheckpointMetadata(storage, id);
+    const meta = await readCheckpointMetadata(storage, id, chain === undefined ? {} : { chain });
     if (values.json === true) {
       io.out(JSON.stringify({ ...meta, summary: summarize(meta) }, null, 2));
       return 0;
@@ -231,15 +267,17 @@ async function inspectCommand(args: string[], io: CliIo): Promise<number> {
     const s = summarize(meta);
     io.out([
       `checkpoint ${meta.checkpointId} in ${storage.description}`,
+      `  chain         ${meta.chain ?? '- (unnamed)'}`,
       `  time          ${s.createdAt}`,
       `  mode          ${meta.mode}`,
       `  parent        ${meta.parentId === null ? '-' : meta.parentId}`,
       `  database      ${meta.dbId}`,
       `  last sequence ${meta.lastSequence}`,
-      ...(meta.restoredFrom === null ? [] : [`  restored from checkpoint ${meta.restoredFrom.checkpointId} (${meta.restoredFrom.mode})`]),
+      ...(meta.restoredFrom === null ? [] : [`  restored from checkpoint ${label(meta.restoredFrom.chain, meta.restoredFrom.checkpointId)} (${meta.restoredFrom.mode})`]),
       `  files         ${s.files} (${s.newFiles} new, ${s.files - s.newFiles} reused)`,
       `  uploaded      ${fmtBytes(s.uploadedBytes)} (${s.uploadedBytes} bytes)`,
       `  referenced    ${fmtBytes(s.referencedBytes)} (${s.referencedBytes} bytes)`,
+      ...(meta.application === undefined ? [] : [`  application   ${JSON.stringify(meta.application)}`]),
       '',
     ].join('\n'));
     const files = [...meta.files].sort((a, b) => a.level - b.level || a.localName.localeCompare(b.localName));
@@ -258,44 +296,46 @@ interface VerifyTarget {
   storageName: string;
   size: number;
   crc32c: number;
-  /** Checkpoints that reference it with these expectations. */
-  checkpoints: number[];
+  /** Checkpoints that reference it with these expectations (labels: `5`, `chain/5`). */
+  checkpoints: string[];
 }
 
 async function verifyCommand(args: string[], io: CliIo): Promise<number> {
   const { positionals, values } = parseArgs({
-    args, allowPositionals: true, strict: true, options: { concurrency: { type: 'string' } },
+    args, allowPositionals: true, strict: true, options: { concurrency: { type: 'string' }, chain: { type: 'string' } },
   });
-  if (positionals.length < 1 || positionals.length > 2) throw new UsageError('usage: lsm-state verify <storage> [id|latest] [--concurrency N]');
+  if (positionals.length < 1 || positionals.length > 2) throw new UsageError('usage: lsm-state verify <storage> [id|latest] [--chain NAME] [--concurrency N]');
   const which = positionals[1] === undefined ? undefined : parseId(positionals[1]);
+  const chain = parseChain(values.chain);
   const concurrency = parseConcurrency(values.concurrency);
   return withStorage(positionals[0]!, async (storage) => {
     const problems: string[] = [];
     const metas: CheckpointMetadata[] = [];
-    const ids = which === undefined ? await listCheckpointIds(storage) : [which];
-    if (ids.length === 0) {
-      io.out(`no checkpoints in ${storage.description}`);
+    const wanted = which === undefined ? await checkpointsOf(storage, chain) : [{ chain: chain ?? null, checkpointId: which }];
+    if (wanted.length === 0) {
+      io.out(`no checkpoints${chain === undefined ? '' : ` of chain ${chain}`} in ${storage.description}`);
       return 0;
     }
-    for (const id of ids) {
+    for (const w of wanted) {
       try {
-        metas.push(await readCheckpointMetadata(storage, id));
+        metas.push(await readCheckpointMetadata(storage, w.checkpointId, w.chain === null ? {} : { chain: w.chain }));
       } catch (err) {
         if (which === undefined && LsmError.is(err, 'LSM_NOT_FOUND')) continue; // removed by retention meanwhile
-        problems.push(`checkpoint ${String(id)}: metadata: ${(err as Error).message}`);
+        problems.push(`checkpoint ${label(w.chain, w.checkpointId)}: metadata: ${(err as Error).message}`);
       }
     }
     // Each stored object is read once, even when several checkpoints reference it.
     const targets = new Map<string, VerifyTarget>();
     for (const meta of metas) {
+      const name = label(meta.chain, meta.checkpointId);
       for (const f of meta.files) {
         const t = targets.get(f.storageName);
         if (t === undefined) {
-          targets.set(f.storageName, { storageName: f.storageName, size: f.size, crc32c: f.crc32c, checkpoints: [meta.checkpointId] });
+          targets.set(f.storageName, { storageName: f.storageName, size: f.size, crc32c: f.crc32c, checkpoints: [name] });
         } else if (t.size !== f.size || t.crc32c !== f.crc32c) {
-          problems.push(`${f.storageName}: checkpoints ${t.checkpoints.join(',')} and ${meta.checkpointId} disagree on its size/CRC32C`);
+          problems.push(`${f.storageName}: checkpoints ${t.checkpoints.join(',')} and ${name} disagree on its size/CRC32C`);
         } else {
-          t.checkpoints.push(meta.checkpointId);
+          t.checkpoints.push(name);
         }
       }
     }
@@ -364,17 +404,21 @@ function countingStorage(inner: CheckpointStorage, sizeOf: (name: string) => num
 
 async function restoreCommand(args: string[], io: CliIo): Promise<number> {
   const { positionals, values } = parseArgs({
-    args, allowPositionals: true, strict: true, options: { mode: { type: 'string' }, concurrency: { type: 'string' } },
+    args, allowPositionals: true, strict: true, options: { mode: { type: 'string' }, concurrency: { type: 'string' }, chain: { type: 'string' } },
   });
-  if (positionals.length !== 3) throw new UsageError('usage: lsm-state restore <storage> <id|latest> <dir> [--mode claim|no-claim] [--concurrency N]');
+  if (positionals.length !== 3) {
+    throw new UsageError('usage: lsm-state restore <storage> <id|latest> <dir> [--chain NAME] [--mode claim|no-claim] [--concurrency N]');
+  }
   const id = parseId(positionals[1]);
+  const chain = parseChain(values.chain);
+  const selector = chain === undefined ? {} : { chain };
   const mode = values.mode ?? 'claim';
   if (mode !== 'claim' && mode !== 'no-claim') throw new UsageError(`--mode must be claim or no-claim, got ${JSON.stringify(mode)}`);
   const concurrency = parseConcurrency(values.concurrency);
   const target = positionals[2]!;
   return withStorage(positionals[0]!, async (storage) => {
     // Resolve 'latest' once, so the bar and the restore agree on one checkpoint.
-    const meta = await readCheckpointMetadata(storage, id);
+    const meta = await readCheckpointMetadata(storage, id, selector);
     const sizes = new Map(meta.files.map((f) => [f.storageName, f.size]));
     const total = meta.files.reduce((n, f) => n + f.size, 0);
     const bar = progressBar(io, 'restore', total, meta.files.length);
@@ -384,13 +428,13 @@ async function restoreCommand(args: string[], io: CliIo): Promise<number> {
         countingStorage(storage, (n) => sizes.get(n) ?? 0, (b) => bar.add(b)),
         meta.checkpointId,
         target,
-        { mode, concurrency },
+        { mode, concurrency, ...selector },
       );
     } finally {
       bar.stop();
     }
     const seconds = result.durationMs / 1000;
-    io.out(`restored checkpoint ${result.checkpointId} (${mode}) into ${target}: ${result.files} files, ${fmtBytes(result.bytes)} in ${seconds.toFixed(2)} s`
+    io.out(`restored checkpoint ${label(chain, result.checkpointId)} (${mode}) into ${target}: ${result.files} files, ${fmtBytes(result.bytes)} in ${seconds.toFixed(2)} s`
       + (seconds > 0 ? ` (${fmtBytes(result.bytes / seconds)}/s)` : ''));
     return 0;
   });

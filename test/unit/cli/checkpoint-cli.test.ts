@@ -57,17 +57,19 @@ async function setup(): Promise<{ root: string; store: string; model: Map<string
 }
 
 describe('lsm-state checkpoint commands', () => {
-  it('checkpoints lists every checkpoint with its sizes, mode and parent', async () => {
+  it('checkpoints lists every checkpoint with its chain, sizes, mode and parent', async () => {
     const { store, ids } = await setup();
     const r = await run('checkpoints', store);
     expect(r.code).toBe(0);
     const lines = r.out.split('\n');
-    expect(lines[0]).toMatch(/^id\s+time\s+files\s+new\s+uploaded\s+referenced\s+mode\s+parent/);
-    for (const id of ids) expect(r.out).toMatch(new RegExp(`^${id}\\s+\\d{4}-\\d\\d-\\d\\dT`, 'm'));
+    expect(lines[0]).toMatch(/^chain\s+id\s+time\s+files\s+new\s+uploaded\s+referenced\s+mode\s+parent/);
+    for (const id of ids) expect(r.out).toMatch(new RegExp(`^-\\s+${id}\\s+\\d{4}-\\d\\d-\\d\\dT`, 'm'));
     expect(r.out).toContain('incremental');
+    expect(r.out).toMatch(/1 chain\(s\): \(unnamed\) \(3\)/);
 
-    const json = JSON.parse((await run('checkpoints', store, '--json')).out) as { checkpointId: number; parentId: number | null; uploadedBytes: number; referencedBytes: number }[];
+    const json = JSON.parse((await run('checkpoints', store, '--json')).out) as { chain: string | null; checkpointId: number; parentId: number | null; uploadedBytes: number; referencedBytes: number }[];
     expect(json.map((c) => c.checkpointId)).toEqual(ids);
+    expect(json.every((c) => c.chain === null)).toBe(true);
     expect(json[0]!.parentId).toBeNull();
     expect(json[1]!.parentId).toBe(ids[0]);
     expect(json[0]!.referencedBytes).toBe(0);
@@ -129,6 +131,79 @@ describe('lsm-state checkpoint commands', () => {
     // A non-empty target is refused (exit 1), bad flags are usage errors (exit 2).
     expect((await run('restore', store, 'latest', target)).code).toBe(1);
     expect((await run('restore', store, 'latest', join(root, 'x'), '--mode', 'steal')).code).toBe(2);
+    expect(readdirSync(root)).not.toContain('x');
+  });
+
+  it('--chain selects a named chain in checkpoints, inspect, verify and restore; without it every chain is listed and verified', async () => {
+    const { root, store, ids } = await setup(); // unnamed chain: ids
+    const models = new Map<string, Map<string, string>>();
+    for (const [chain, rounds] of [['orders', 2], ['users.v2', 1]] as const) {
+      const db = await Database.open(join(root, `db-${chain}`), small);
+      cleanups.push(async () => {
+        if (!db.isClosed) await db.close();
+      });
+      const ck = new Checkpointer(db, CheckpointStorage.directory(store), { chain });
+      const model = new Map<string, string>();
+      for (let round = 0; round < rounds; round++) {
+        for (let i = 0; i < 1200; i++) {
+          const k = `${chain}:${String((i * 17 + round * 300) % 2000).padStart(5, '0')}`;
+          const v = `${round}-${i}`;
+          db.put(bytes(k), bytes(v));
+          model.set(k, v);
+        }
+        await ck.checkpoint({ application: { chain, round } });
+      }
+      models.set(chain, model);
+      await db.close();
+    }
+
+    const all = await run('checkpoints', store);
+    expect(all.code).toBe(0);
+    expect(all.out).toMatch(/^orders\s+1\s+\d{4}-/m);
+    expect(all.out).toMatch(/^orders\s+2\s+\d{4}-/m);
+    expect(all.out).toMatch(/^users\.v2\s+1\s+\d{4}-/m);
+    expect(all.out).toMatch(/3 chain\(s\): \(unnamed\) \(3\), orders \(2\), users\.v2 \(1\)/);
+    const orders = JSON.parse((await run('checkpoints', store, '--chain', 'orders', '--json')).out) as { chain: string; checkpointId: number; parentId: number | null }[];
+    expect(orders.map((c) => [c.chain, c.checkpointId, c.parentId])).toEqual([['orders', 1, null], ['orders', 2, 1]]);
+    expect((await run('checkpoints', store, '--chain', 'none')).out).toMatch(/no checkpoints of chain none/);
+
+    const inspect = await run('inspect', store, 'latest', '--chain', 'orders');
+    expect(inspect.code).toBe(0);
+    expect(inspect.out).toContain('checkpoint 2 in');
+    expect(inspect.out).toMatch(/chain\s+orders/);
+    expect(inspect.out).toContain('application   {"chain":"orders","round":1}');
+    const inspectJson = JSON.parse((await run('inspect', store, '1', '--chain', 'users.v2', '--json')).out) as { chain: string; application: unknown };
+    expect(inspectJson.chain).toBe('users.v2');
+    expect(inspectJson.application).toEqual({ chain: 'users.v2', round: 0 });
+    expect((await run('inspect', store, 'latest', '--json')).out).toContain(`"checkpointId": ${ids[2]}`); // unnamed chain
+    expect((await run('inspect', store, '2', '--chain', 'users.v2')).code).toBe(1);
+
+    const verifyAll = await run('verify', store);
+    expect(verifyAll.code).toBe(0);
+    expect(verifyAll.out).toMatch(/verify ok: 6 checkpoint\(s\)/);
+    expect((await run('verify', store, '--chain', 'orders')).out).toMatch(/verify ok: 2 checkpoint\(s\)/);
+    expect((await run('verify', store, 'latest', '--chain', 'users.v2')).out).toMatch(/verify ok: 1 checkpoint\(s\)/);
+    const meta = JSON.parse((await run('inspect', store, '1', '--chain', 'users.v2', '--json')).out) as { files: { storageName: string }[] };
+    const victim = meta.files[0]!.storageName;
+    writeFileSync(join(store, ...victim.split('/')), 'broken');
+    const bad = await run('verify', store);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain(`${victim} (checkpoint users.v2/1)`);
+    expect((await run('verify', store, '--chain', 'orders')).code).toBe(0);
+
+    const target = join(root, 'restored-orders');
+    const restored = await run('restore', store, 'latest', target, '--chain', 'orders', '--mode', 'no-claim');
+    expect(restored.code).toBe(0);
+    expect(restored.out).toMatch(/restored checkpoint orders\/2 \(no-claim\)/);
+    const db = await Database.open(target, { ...small, createIfMissing: false });
+    try {
+      expect(new Map([...db.iterator()].map(([k, v]) => [text(k)!, text(v)!]))).toEqual(models.get('orders'));
+    } finally {
+      await db.close();
+    }
+    for (const cmd of [['checkpoints', store], ['inspect', store, '1'], ['verify', store], ['restore', store, '1', join(root, 'x')]]) {
+      expect((await run(...cmd, '--chain', '../up')).code).toBe(2);
+    }
     expect(readdirSync(root)).not.toContain('x');
   });
 
