@@ -115,12 +115,17 @@ async function run(makeStorage: () => Storage, mode: 'incremental' | 'full', cmd
     }
     if (faultSeed !== undefined) {
       // A Checkpointer started without faults removes what failed attempts left behind.
-      await Checkpointer.open(db, storage, { mode, retain: 2 });
+      const clean = await Checkpointer.open(db, storage, { mode, retain: 2 });
+      await checkNoLeaks(storage);
+      // Failed deletes may have left more than `retain` checkpoints (several subsumptions in a
+      // row can fail); the next checkpoint without faults subsumes every one beyond it.
+      const r = await clean.checkpoint();
+      taken.set(r.checkpointId, new Map(model));
       await checkNoLeaks(storage);
     }
     await db.close();
     const retained = await listCheckpointIds(storage);
-    expect(retained.length).toBeLessThanOrEqual(faultSeed === undefined ? 2 : 3);
+    expect(retained.length).toBeLessThanOrEqual(2);
     for (const id of retained) {
       const target = join(d.path, `restore-${id}`);
       await restoreCheckpoint(storage, id, target);
