@@ -2,7 +2,7 @@
  * Incremental and full checkpoints of a Database into a CheckpointStorage (DESIGN.md,
  * "Checkpoint protocol"; docs/format/checkpoint.md).
  *
- * - Sync phase: `db.pinLiveFiles()` freezes the memtable (synchronously: the only part that
+ * - Sync phase, at the call of `checkpoint()`: `db.pinLiveFiles()` freezes the memtable (synchronously: the only part that
  *   blocks writers, reported as `writerBlockedMs`), waits for the flush (writers keep writing
  *   into the new memtable) and pins the version.
  * - Async phase: uploads, at most `concurrency` at a time, every pinned table that no retained
@@ -172,7 +172,13 @@ export class Checkpointer {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#enqueue(() => this.#checkpoint(requestedId, application));
+    // The cut is now, at the call (a checkpoint barrier): writes made after this returns are not
+    // in the checkpoint, even when it waits for an earlier checkpoint or a flush to finish first.
+    const started = performance.now();
+    const pinned = this.#db.pinLiveFiles();
+    const run = this.#enqueue(() => this.#checkpoint(pinned, started, requestedId, application));
+    run.catch(() => pinned.then((live) => live.release(), () => undefined));
+    return run;
   }
 
   /**
@@ -192,11 +198,10 @@ export class Checkpointer {
     return run;
   }
 
-  async #checkpoint(requestedId: number | undefined, application: unknown): Promise<CheckpointResult> {
-    const started = performance.now();
-    await this.#start();
-    const live = await this.#db.pinLiveFiles();
+  async #checkpoint(pinned: Promise<LiveFiles>, started: number, requestedId: number | undefined, application: unknown): Promise<CheckpointResult> {
+    const live = await pinned;
     try {
+      await this.#start();
       return await this.#upload(live, started, live.writerBlockedMs, requestedId, application);
     } finally {
       live.release();

@@ -5,7 +5,6 @@
 import { constants } from 'node:fs';
 import { mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32c } from '../base/crc32c.js';
 import { CorruptionError, LsmError, toIoError } from '../base/errors.js';
 import { NodeFileSystem } from '../fs/node-fs.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
@@ -17,6 +16,7 @@ import {
   localNumber, metadataName,
 } from './metadata.js';
 import { runPool } from './pool.js';
+import { CRC_CHUNK_BYTES, fileCrc32c } from './file-crc.js';
 
 export type RestoreMode = 'claim' | 'no-claim';
 
@@ -117,36 +117,6 @@ export async function readRestoreRecord(dbDir: string): Promise<RestoreRecord | 
   }
 }
 
-/** Read size of the verification pass: large enough for few round trips, small enough to stay in cache. */
-const VERIFY_CHUNK = 1 << 20;
-
-/**
- * CRC32C (unmasked) and size of a downloaded file, in one pass through a reused buffer (a stream
- * per file allocated a fresh chunk per read).
- */
-async function checksumFile(path: string, buf: Buffer): Promise<{ crc: number; size: number }> {
-  let fh;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    throw toIoError(err, 'opening', path);
-  }
-  try {
-    let crc = 0;
-    let size = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, size);
-      if (bytesRead === 0) break;
-      crc = crc32c(buf.subarray(0, bytesRead), crc);
-      size += bytesRead;
-    }
-    return { crc: crc >>> 0, size };
-  } catch (err) {
-    throw toIoError(err, 'verifying', path);
-  } finally {
-    await fh.close();
-  }
-}
 
 async function fsyncFile(path: string): Promise<void> {
   let fh;
@@ -216,10 +186,10 @@ export async function restoreCheckpoint(
     const downloads = runPool(meta.files, options.concurrency ?? 4, async (f) => {
       const local = join(targetDir, f.localName);
       await storage.downloadFile(f.storageName, local);
-      const buf = buffers.pop() ?? Buffer.allocUnsafe(VERIFY_CHUNK);
+      const buf = buffers.pop() ?? Buffer.allocUnsafe(CRC_CHUNK_BYTES);
       let checked;
       try {
-        checked = await checksumFile(local, buf);
+        checked = await fileCrc32c(local, buf);
       } finally {
         buffers.push(buf);
       }

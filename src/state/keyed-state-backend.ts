@@ -131,7 +131,7 @@ export class KeyedStateBackend<K> {
   readonly #fixedClock: boolean;
   readonly #context: StateContext<K>;
   readonly #entries = new Map<string, StateEntry>();
-  #checkpointer: Promise<Checkpointer> | undefined;
+  #checkpointer: Checkpointer | undefined;
   #filterUpdate: Promise<void> = Promise.resolve();
   #closed = false;
 
@@ -387,13 +387,11 @@ export class KeyedStateBackend<K> {
     await this.db.compactRange();
   }
 
-  #openCheckpointer(): Promise<Checkpointer> {
+  #getCheckpointer(): Checkpointer {
     const storage = this.#storage;
     if (storage === undefined) throw new LsmError('LSM_NOT_SUPPORTED', 'this backend has no checkpointStorage');
-    this.#checkpointer ??= Checkpointer.open(this.db, storage, { chain: this.name, mode: this.#checkpointMode, retain: this.#retain });
-    this.#checkpointer.catch(() => {
-      this.#checkpointer = undefined;
-    });
+    // Constructed synchronously (it starts itself on first use), so checkpoint() cuts at the call.
+    this.#checkpointer ??= new Checkpointer(this.db, storage, { chain: this.name, mode: this.#checkpointMode, retain: this.#retain });
     return this.#checkpointer;
   }
 
@@ -415,13 +413,13 @@ export class KeyedStateBackend<K> {
    */
   async checkpoint(checkpointId?: number): Promise<KeyedStateCheckpoint> {
     this.#checkOpen();
-    const checkpointer = await this.#openCheckpointer();
-    await this.#filterUpdate;
-    if (this.#fixedClock) await this.#updateFilter();
-    const r = await checkpointer.checkpoint({
+    // Everything before the first await runs at the call: the checkpoint holds exactly the writes made before it.
+    const pending = this.#getCheckpointer().checkpoint({
       ...(checkpointId === undefined ? {} : { checkpointId }),
       application: this.checkpointInfo(),
     });
+    if (this.#fixedClock) this.#scheduleFilterUpdate(); // the test clock's time for the TTL filter
+    const r = await pending;
     return {
       handle: {
         kind: 'lsm-state.keyed-state',
@@ -441,9 +439,12 @@ export class KeyedStateBackend<K> {
   }
 
   /** Deletes checkpoint `checkpointId` of this backend's chain and the files only it referenced. */
-  async discardCheckpoint(checkpointId: number): Promise<void> {
-    const checkpointer = await this.#openCheckpointer();
-    await checkpointer.discard(checkpointId);
+  discardCheckpoint(checkpointId: number): Promise<void> {
+    try {
+      return this.#getCheckpointer().discard(checkpointId);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** This backend as a CheckpointCoordinator participant named after its chain. */

@@ -262,6 +262,24 @@ describe('checkpoint and restore', () => {
     expect(next.uploadedBytes).toBeLessThan(next.referencedBytes);
   });
 
+  it('a checkpoint holds exactly the writes made before the call (a barrier), also the first one', async () => {
+    const b = await backend('db', undefined, { name: 'op-0' });
+    const v = b.valueState(countDesc);
+    const [u] = users.filter((x) => b.keyGroupRange.contains(kgOf(x)));
+    v.set(u!, 1);
+    const first = b.checkpoint();
+    v.set(u!, 2);
+    await new Promise((r) => setTimeout(r, 20));
+    v.set(u!, 3);
+    const h1 = (await first).handle;
+    v.set(u!, 4);
+    const second = b.checkpoint();
+    v.set(u!, 5);
+    const h2 = (await second).handle;
+    expect((await restore('r1', [h1], KeyGroupRange.of(0, MAXP - 1))).valueState(countDesc).get(u!)).toBe(1);
+    expect((await restore('r2', [h2], KeyGroupRange.of(0, MAXP - 1))).valueState(countDesc).get(u!)).toBe(4);
+  });
+
   it('scales out 1 → 2 and in 2 → 1 with exactly the owned key groups', async () => {
     const b = await backend('db', undefined, { name: 'op-0' });
     await fill(b);
