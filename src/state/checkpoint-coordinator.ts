@@ -351,9 +351,30 @@ export class CheckpointCoordinator {
     } catch (err) {
       if (!LsmError.is(err, 'LSM_NOT_FOUND')) throw err;
     }
-    if (data !== undefined) highest = Math.max(highest, decodeTrigger(data, triggerName, this.job));
+    let triggered: number | undefined;
+    if (data !== undefined) {
+      triggered = decodeTrigger(data, triggerName, this.job);
+      highest = Math.max(highest, triggered);
+    }
     this.#completed = completed;
     this.#nextId = highest + 1;
+    if (triggered !== undefined && !ids.includes(triggered)) await this.#discardInterrupted(triggered);
+  }
+
+  /**
+   * The last triggered checkpoint never completed (the job died during it): what participants
+   * took of it is garbage. Each participant discards it (a keyed-state backend under the same
+   * name continues the old chain, so it finds the old checkpoint). Failures are recorded, not
+   * thrown: they cost space, not correctness.
+   */
+  async #discardInterrupted(checkpointId: number): Promise<void> {
+    for (const p of this.#participants) {
+      try {
+        await p.discard(checkpointId, undefined);
+      } catch (err) {
+        this.lastCleanupError = err;
+      }
+    }
   }
 
   /** Completed checkpoints this coordinator retains, ascending by id. */

@@ -358,6 +358,7 @@ describe('CheckpointCoordinator', () => {
     expect(c2.completedCheckpoints().map((x) => x.checkpointId)).toEqual([1, 2]);
     expect(c2.latest()?.handles).toEqual({ a: { participant: 'a', id: 2 } });
     expect(c2.nextCheckpointId).toBe(4);
+    expect(a2.discards).toEqual([{ id: 3, handle: undefined }]); // the interrupted checkpoint is garbage
     expect((await c2.triggerCheckpoint()).checkpointId).toBe(4);
     await c2.close();
 
