@@ -1,24 +1,26 @@
 /**
- * Benchmark entry point: `node dist/bench/run.js [db|compaction|simulate|codecs|checkpoint] [flags]`
+ * Benchmark entry point: `node dist/bench/run.js [db|compaction|simulate|codecs|checkpoint|state] [flags]`
  * (npm run bench -- db ...).
  *   db          bench/db-bench.ts, db_bench-like workloads against classic-level and rocksdb
  *   compaction  bench/compaction-bench.ts, sustained fill + overwrite, both styles and peers
  *   simulate    bench/compaction-sim.ts, the pickers run over many thousands of flushes, no I/O
  *   codecs      bench/codecs.ts, block codec throughput (run only when it exports main())
  *   checkpoint  bench/checkpoint-bench.ts, checkpoint sizes: codec × mode × compaction style
+ *   state       bench/state-bench.ts, keyed-state access vs classic-level, checkpoint and rescale-restore
  * With no command, db runs. `--help` after a command shows its flags.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const USAGE = `usage: node dist/bench/run.js [db|compaction|simulate|codecs|checkpoint] [flags]
+const USAGE = `usage: node dist/bench/run.js [db|compaction|simulate|codecs|checkpoint|state] [flags]
 
   db          db_bench-like workloads: lsm-state vs classic-level and rocksdb (default)
               (node dist/bench/run.js db --help for its flags)
   compaction  fillrandom + overwrite (--num 5000000), leveled and universal vs classic-level and rocksdb
   simulate    compaction picker simulator: write/space amplification, sorted runs over time
   codecs      block codec benchmark (bench/codecs.ts)
-  checkpoint  incremental vs full checkpoints, per codec and compaction style (bench/checkpoint-bench.ts)`;
+  checkpoint  incremental vs full checkpoints, per codec and compaction style (bench/checkpoint-bench.ts)
+  state       keyed state: ValueState/ListState/MapState ops/s vs classic-level, checkpoint and rescale-restore (bench/state-bench.ts)`;
 
 function isUsageError(err: unknown): boolean {
   const e = err as { name?: string; code?: string } | undefined;
@@ -79,6 +81,11 @@ async function run(argv: string[]): Promise<void> {
       return;
     case 'checkpoint': {
       const { main } = await import('./checkpoint-bench.js');
+      await main(rest);
+      return;
+    }
+    case 'state': {
+      const { main } = await import('./state-bench.js');
       await main(rest);
       return;
     }
