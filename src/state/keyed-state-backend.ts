@@ -164,6 +164,11 @@ export class KeyedStateBackend<K> {
   static async open<K>(options: KeyedStateBackendOptions<K>): Promise<KeyedStateBackend<K>> {
     const range = KeyedStateBackend.#checkOptions(options);
     const db = await Database.open(options.dir, backendDatabaseOptions(options));
+    return KeyedStateBackend.#over(db, options, range);
+  }
+
+  /** A backend over an opened database; closes the database when the registry does not fit. */
+  static async #over<K>(db: Database, options: KeyedStateBackendOptions<K>, range: KeyGroupRange): Promise<KeyedStateBackend<K>> {
     try {
       const backend = new KeyedStateBackend(db, options, range);
       backend.#loadOrInitInfo();
@@ -218,15 +223,7 @@ export class KeyedStateBackend<K> {
       mode,
       databaseOptions: options,
     });
-    try {
-      const backend = new KeyedStateBackend(db, options, range);
-      backend.#loadOrInitInfo();
-      await backend.#updateFilter();
-      return backend;
-    } catch (err) {
-      await db.close().catch(() => undefined);
-      throw err;
-    }
+    return KeyedStateBackend.#over(db, options, range);
   }
 
   #info(): BackendInfo {

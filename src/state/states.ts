@@ -139,11 +139,12 @@ export abstract class KeyedState<K, N> {
   }
 
   /**
-   * The user bytes of a stored single value at `dbKey`, or undefined when absent or expired
+   * The user bytes of the single value at `dbKey`, or undefined when absent or expired
    * and not visible. Applies cleanup on read (expired entries are deleted) and the
    * onReadAndWrite refresh.
    */
-  protected readSingle(dbKey: Uint8Array, stored: Uint8Array | undefined): Uint8Array | undefined {
+  protected readValue(dbKey: Uint8Array): Uint8Array | undefined {
+    const stored = this.ctx.db.get(dbKey);
     if (stored === undefined) return undefined;
     const ttl = this.ttl;
     if (ttl === undefined) return stored;
@@ -184,7 +185,7 @@ export class ValueState<K, V, N = undefined> extends KeyedState<K, N> {
 
   get(key: K, namespace?: N): V | undefined {
     const k = this.entryKey(key, namespace);
-    const bytes = this.readSingle(k, this.ctx.db.get(k));
+    const bytes = this.readValue(k);
     return bytes === undefined ? undefined : this.#serializer.deserialize(bytes);
   }
 
@@ -280,7 +281,7 @@ export class MapState<K, UK, UV, N = undefined> extends KeyedState<K, N> {
 
   get(key: K, userKey: UK, namespace?: N): UV | undefined {
     const k = this.entryKey(key, namespace, this.#userKeySerializer.serialize(userKey));
-    const bytes = this.readSingle(k, this.ctx.db.get(k));
+    const bytes = this.readValue(k);
     return bytes === undefined ? undefined : this.#valueSerializer.deserialize(bytes);
   }
 
@@ -299,7 +300,7 @@ export class MapState<K, UK, UV, N = undefined> extends KeyedState<K, N> {
 
   contains(key: K, userKey: UK, namespace?: N): boolean {
     const k = this.entryKey(key, namespace, this.#userKeySerializer.serialize(userKey));
-    return this.readSingle(k, this.ctx.db.get(k)) !== undefined;
+    return this.readValue(k) !== undefined;
   }
 
   /** Entries in user-key byte order (the serializer's order: numbers and strings sort naturally). */
@@ -374,13 +375,13 @@ export class ReducingState<K, V, N = undefined> extends KeyedState<K, N> {
 
   get(key: K, namespace?: N): V | undefined {
     const k = this.entryKey(key, namespace);
-    const bytes = this.readSingle(k, this.ctx.db.get(k));
+    const bytes = this.readValue(k);
     return bytes === undefined ? undefined : this.#serializer.deserialize(bytes);
   }
 
   add(key: K, value: V, namespace?: N): void {
     const k = this.entryKey(key, namespace);
-    const bytes = this.readSingle(k, this.ctx.db.get(k));
+    const bytes = this.readValue(k);
     const next = bytes === undefined ? value : this.#reduce(this.#serializer.deserialize(bytes), value);
     this.ctx.db.put(k, this.wrap(this.#serializer.serialize(next)));
   }
@@ -410,13 +411,13 @@ export class AggregatingState<K, IN, ACC, OUT, N = undefined> extends KeyedState
 
   get(key: K, namespace?: N): OUT | undefined {
     const k = this.entryKey(key, namespace);
-    const bytes = this.readSingle(k, this.ctx.db.get(k));
+    const bytes = this.readValue(k);
     return bytes === undefined ? undefined : this.#fn.getResult(this.#serializer.deserialize(bytes));
   }
 
   add(key: K, value: IN, namespace?: N): void {
     const k = this.entryKey(key, namespace);
-    const bytes = this.readSingle(k, this.ctx.db.get(k));
+    const bytes = this.readValue(k);
     const acc = bytes === undefined ? this.#fn.createAccumulator() : this.#serializer.deserialize(bytes);
     this.ctx.db.put(k, this.wrap(this.#serializer.serialize(this.#fn.add(value, acc))));
   }
