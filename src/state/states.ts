@@ -317,7 +317,7 @@ export class MapState<K, UK, UV, N = undefined> extends KeyedState<K, N> {
   }
 
   isEmpty(key: K, namespace?: N): boolean {
-    for (const _ of this.#scan(key, namespace)) return false;
+    for (const _ of this.#scan(key, namespace, false)) return false;
     return true;
   }
 
@@ -333,28 +333,38 @@ export class MapState<K, UK, UV, N = undefined> extends KeyedState<K, N> {
     return this.layout.keyNamespacePrefix(this.keyGroupOf(keyBytes), keyBytes, ns);
   }
 
-  /** Visible (user key, value bytes) pairs; expired entries are skipped (and deleted) as TTL says. */
-  *#scan(key: K, namespace: N | undefined): Generator<[Uint8Array, Uint8Array]> {
+  /**
+   * Visible (user key, value bytes) pairs; expired entries are skipped (and deleted) as TTL says.
+   * With `refresh` and 'onReadAndWrite', every live entry returned gets the current time after
+   * the scan, as Flink's TtlMapState iterators do (isEmpty does not refresh).
+   */
+  *#scan(key: K, namespace: N | undefined, refresh = true): Generator<[Uint8Array, Uint8Array]> {
     const prefix = this.#prefix(key, namespace);
+    const ttl = this.ttl;
     const expired: Uint8Array[] = [];
+    const touched: [Uint8Array, Uint8Array][] = [];
     const it = scanPrefix(this.ctx.db, prefix);
     try {
       for (const [k, stored] of it) {
         const userKey = k.subarray(prefix.length);
-        if (this.ttl === undefined) {
+        if (ttl === undefined) {
           yield [userKey, stored];
           continue;
         }
-        const isOld = isExpired(readTimestamp(stored, 0), this.ttl.ttlMs, this.ctx.now());
-        if (isOld && this.ttl.visibility === 'neverReturnExpired') {
+        const isOld = isExpired(readTimestamp(stored, 0), ttl.ttlMs, this.ctx.now());
+        if (isOld && ttl.visibility === 'neverReturnExpired') {
           expired.push(k);
           continue;
         }
-        yield [userKey, stored.subarray(TIMESTAMP_BYTES)];
+        const value = stored.subarray(TIMESTAMP_BYTES);
+        if (refresh && !isOld && ttl.updateType === 'onReadAndWrite') touched.push([k, value]);
+        yield [userKey, value];
       }
     } finally {
       it.close();
-      for (const k of expired) this.ctx.db.delete(k); // cleanup on read, after the scan
+      // Writes after the scan: cleanup on read, and the onReadAndWrite refresh.
+      for (const k of expired) this.ctx.db.delete(k);
+      for (const [k, v] of touched) this.ctx.db.put(k, withTimestamp(this.ctx.now(), v));
     }
   }
 }

@@ -28,19 +28,15 @@
  * reads (get, contains, ListState.get, and the read inside Reducing/AggregatingState.add).
  * Seeds print on failure (FC_SEED / FC_PATH replay); STRESS=1 runs longer sequences, more runs.
  *
- * Known divergence from Flink (reported, not fixed here): with updateType 'onReadAndWrite',
- * Flink's TtlMapState refreshes the timestamp of every entry an entries()/keys()/values()
- * iteration returns (EntriesIterator → getWrappedWithTtlCheckAndUpdate); MapState.entries,
- * keysOf and values in src/state/states.ts (#scan) do not, so an entry only iterated expires
- * ttlMs after its last write or get, on reads and in the TTL compaction filter alike. Shrunk
- * counterexamples of the TTL property with the Flink model (state tmr: ttlMs 80, onReadAndWrite):
- *   put(tmr, '', '') at t; advance 19, read all (entries); advance 19, read all; advance 32,
- *   read all (entries at t+70); advance 10 → at t+80 entries('') is [] instead of [['', 7]];
- *   put(tmr, '', '') at t; advance 20; rescale (reads all: entries at t+20); advance 60;
- *   compactAll at t+80 → the filter removes the entry, keys() is [] instead of [''].
- * The model follows the backend (ITERATION_REFRESHES = false) so the properties pass; set it to
- * true to check Flink's semantics once states.ts refreshes on iteration. MapState.isEmpty
- * refreshes nothing in the model (nor in the backend).
+ * TTL on MapState iteration (found by this test, fixed in states.ts): with updateType
+ * 'onReadAndWrite', Flink's TtlMapState refreshes the timestamp of every entry an
+ * entries()/keys()/values() iteration returns (EntriesIterator → getWrappedWithTtlCheckAndUpdate);
+ * MapState did not, so an entry only iterated expired ttlMs after its last write or get. Shrunk
+ * counterexamples (ttlMs 80, onReadAndWrite): put at t; advance 19, read all; advance 19, read
+ * all; advance 32, read all; advance 10 → at t+80 entries('') was [] instead of [['', 7]]; and
+ * put at t; read all at t+20; compactAll at t+80 → the filter removed the entry. The model now
+ * refreshes on iteration (ITERATION_REFRESHES = true). MapState.isEmpty refreshes nothing, in the
+ * model and in the backend.
  */
 import fc from 'fast-check';
 import { join } from 'node:path';
@@ -78,7 +74,7 @@ const TTL_CREATE = (ttlMs: number) => ({ ttlMs, updateType: 'onCreateAndWrite' a
 const TTL_READ = (ttlMs: number) => ({ ttlMs, updateType: 'onReadAndWrite' as const });
 
 /** Whether MapState iteration refreshes 'onReadAndWrite' timestamps (Flink: yes; src/state today: no). See the header. */
-const ITERATION_REFRESHES = false;
+const ITERATION_REFRESHES = true;
 
 const SPECS: Record<StateName, Spec> = {
   v: { kind: 'value', ns: [-(2n ** 40n), 0n, 7n], nsSer: Serializers.int64 as TypeSerializer<unknown> },
