@@ -63,16 +63,22 @@ export class DirectoryStorage implements CheckpointStorage {
 
   async #atomicWrite(name: string, write: (tmp: string) => Promise<void>): Promise<void> {
     const target = this.#path(name);
-    const tmp = `${target}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
-    try {
-      await mkdir(dirname(target), { recursive: true });
-      await write(tmp);
-      await fsyncPath(tmp, constants.O_RDWR);
-      await rename(tmp, target);
-      await this.#syncDir(dirname(target));
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw toIoError(err, `storing ${name}`, target);
+    // A concurrent delete() removes directories it leaves empty: one can vanish between our
+    // mkdir and the first file in it. That is ENOENT before anything is visible; start over.
+    for (let attempt = 1; ; attempt++) {
+      const tmp = `${target}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
+      try {
+        await mkdir(dirname(target), { recursive: true });
+        await write(tmp);
+        await fsyncPath(tmp, constants.O_RDWR);
+        await rename(tmp, target);
+        await this.#syncDir(dirname(target));
+        return;
+      } catch (err) {
+        await unlink(tmp).catch(() => undefined);
+        if (isErrno(err, 'ENOENT') && attempt < 5) continue;
+        throw toIoError(err, `storing ${name}`, target);
+      }
     }
   }
 

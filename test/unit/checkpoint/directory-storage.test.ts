@@ -30,3 +30,21 @@ describe('DirectoryStorage', () => {
     }
   });
 });
+
+describe('DirectoryStorage under concurrent deletes', () => {
+  it('an upload into a directory a concurrent delete empties and removes still succeeds', async () => {
+    const d = tempDir('lsm-dirstore-race-');
+    const s = CheckpointStorage.directory(join(d.path, 'store'));
+    try {
+      for (let i = 0; i < 300; i++) {
+        await s.putBytes(`full/${i}/a.sst`, Uint8Array.of(1));
+        // The delete removes full/<i>/ once a.sst is gone; the put needs that directory.
+        await Promise.all([s.delete(`full/${i}/a.sst`), s.putBytes(`full/${i}/b.sst`, Uint8Array.of(2))]);
+        expect(await s.getBytes(`full/${i}/b.sst`)).toEqual(Uint8Array.of(2));
+      }
+    } finally {
+      await s.close();
+      d.cleanup();
+    }
+  });
+});
