@@ -18,12 +18,12 @@ import { Database } from '../db/database.js';
 import type { DatabaseOptions } from '../db/options.js';
 import { backendDatabaseOptions } from './backend-options.js';
 import { restoreRescaled } from './rescale-restore.js';
-import { MAX_STATE_ID, REGISTRY_STATE_ID } from './key-codec.js';
+import { MAX_STATE_ID, REGISTRY_STATE_ID, encodeStateId } from './key-codec.js';
 import { KeyGroupRange, checkMaxParallelism, checkRangeWithin, keyGroupPrefixBytes } from './key-groups.js';
 import type { TypeSerializer } from './serializers.js';
 import { Serializers } from './serializers.js';
 import {
-  type BackendInfo, REGISTRY_FORMAT_VERSION, type StateEntry, backendInfoKey, checkBackendInfo, checkCompatible, checkStateEntry,
+  type BackendInfo, type StateEntry, backendInfo, backendInfoKey, checkBackendInfo, checkCompatible, checkStateEntry,
   encodeJson, stateEntryKey, stateEntryRange,
 } from './state-registry.js';
 import {
@@ -227,12 +227,7 @@ export class KeyedStateBackend<K> {
   }
 
   #info(): BackendInfo {
-    return {
-      formatVersion: REGISTRY_FORMAT_VERSION,
-      maxParallelism: this.maxParallelism,
-      keySerializer: this.keySerializer.name,
-      keyGroupRange: this.keyGroupRange.toJSON(),
-    };
+    return backendInfo(this.maxParallelism, this.keySerializer.name, this.keyGroupRange);
   }
 
   #loadOrInitInfo(): void {
@@ -349,8 +344,7 @@ export class KeyedStateBackend<K> {
     this.#checkOpen();
     const e = this.#entries.get(name);
     if (e === undefined) return;
-    const hi = e.id + 1;
-    this.db.deleteRange(Uint8Array.of(e.id >>> 8, e.id & 0xff), Uint8Array.of(hi >>> 8, hi & 0xff));
+    this.db.deleteRange(encodeStateId(e.id), encodeStateId(e.id + 1)); // ids stay below MAX_STATE_ID
     this.db.delete(stateEntryKey(name));
     this.#entries.delete(name);
     this.#scheduleFilterUpdate();

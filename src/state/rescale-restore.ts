@@ -29,7 +29,7 @@ import { backendDatabaseOptions } from './backend-options.js';
 import { KeyGroupClip } from './key-group-clip.js';
 import { KeyGroupRange, keyGroupPrefixBytes } from './key-groups.js';
 import {
-  type StateEntry, backendInfoKey, checkCompatible, checkStateEntry, encodeJson, stateEntryKey,
+  type StateEntry, backendInfo, backendInfoKey, checkCompatible, checkStateEntry, encodeJson, stateEntryKey,
 } from './state-registry.js';
 
 export interface RescaleHandle {
@@ -74,12 +74,7 @@ export async function restoreRescaled(request: RescaleRequest): Promise<Database
       await rm(tmp, { recursive: true, force: true });
     }
     for (const e of merged.values()) db.put(stateEntryKey(e.name), encodeJson(e));
-    db.put(backendInfoKey(), encodeJson({
-      formatVersion: 1,
-      maxParallelism: request.maxParallelism,
-      keySerializer: request.keySerializerName,
-      keyGroupRange: request.keyGroupRange.toJSON(),
-    }));
+    db.put(backendInfoKey(), encodeJson(backendInfo(request.maxParallelism, request.keySerializerName, request.keyGroupRange)));
     return db;
   } catch (err) {
     await db?.close().catch(() => undefined);

@@ -36,6 +36,10 @@ export interface StateEntry {
   ttl: ResolvedTtl | null;
 }
 
+export function backendInfo(maxParallelism: number, keySerializer: string, keyGroupRange: { start: number; end: number }): BackendInfo {
+  return { formatVersion: REGISTRY_FORMAT_VERSION, maxParallelism, keySerializer, keyGroupRange: { start: keyGroupRange.start, end: keyGroupRange.end } };
+}
+
 export function backendInfoKey(): Uint8Array {
   return INFO_KEY;
 }

@@ -7,6 +7,7 @@
 import type { Database } from '../db/database.js';
 import type { DbIterator } from '../db/db-iterator.js';
 import { type DecodedStateKey, StateKeyLayout, prefixSuccessor } from './key-codec.js';
+import { KeyGroupClip, type KeyInterval } from './key-group-clip.js';
 import { type KeyGroupRange, assignToKeyGroup } from './key-groups.js';
 import type { TypeSerializer } from './serializers.js';
 import {
@@ -113,17 +114,19 @@ export abstract class KeyedState<K, N> {
   /** Removes every entry of this state in this backend (one range deletion per key-group range). */
   clearAll(): void {
     this.ctx.checkOpen();
-    const { start, end } = this.ctx.keyGroupRange;
-    if (end < start) return;
-    const upper = end + 1 < this.ctx.maxParallelism ? this.layout.keyGroupPrefix(end + 1) : prefixSuccessor(this.layout.statePrefix())!;
-    this.ctx.db.deleteRange(this.layout.keyGroupPrefix(start), upper);
+    if (this.ctx.keyGroupRange.isEmpty()) return;
+    const { gte, lt } = this.#interval();
+    this.ctx.db.deleteRange(gte, lt);
+  }
+
+  /** This state's keys in the backend's key groups: one contiguous interval. */
+  #interval(): KeyInterval {
+    return new KeyGroupClip(this.ctx.keyGroupRange, this.ctx.keyGroupPrefixBytes, this.ctx.maxParallelism).stateInterval(this.stateId);
   }
 
   *#scanState(): Generator<DecodedStateKey> {
-    const { start, end } = this.ctx.keyGroupRange;
-    if (end < start) return;
-    const upper = end + 1 < this.ctx.maxParallelism ? this.layout.keyGroupPrefix(end + 1) : prefixSuccessor(this.layout.statePrefix())!;
-    const it = this.ctx.db.iterator({ gte: this.layout.keyGroupPrefix(start), lt: upper });
+    if (this.ctx.keyGroupRange.isEmpty()) return;
+    const it = this.ctx.db.iterator(this.#interval());
     try {
       for (const [k] of it) yield this.layout.decode(k);
     } finally {
