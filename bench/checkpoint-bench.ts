@@ -29,7 +29,7 @@
  *   [--jobs 2] [--restore-rounds 3] [--batch-kb 256] [--verify-keys lz4/leveled|all|none] [--detail-all]
  */
 import { constants } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -41,6 +41,8 @@ import {
 } from '../src/index.js';
 import { codecFor, compressionTypeFromName, loadCodecs } from '../src/sstable/compression.js';
 import { barChart } from './svg-charts.js';
+import { fsyncPath } from '../src/checkpoint/directory-storage.js';
+import { runPool } from '../src/checkpoint/pool.js';
 
 const MiB = 1024 * 1024;
 const ALL_CODECS: CompressionName[] = ['none', 'snappy', 'lz4', 'zstd'];
@@ -879,21 +881,6 @@ async function runWorkload(spec: WorkloadSpec, wl: WorkloadFeed, p: WorkloadPara
 // ------------------------------------------------------------------------------------------
 // Restore against a plain copy of the same files, timed with nothing else running
 
-async function fsyncPath(path: string, flags: number): Promise<void> {
-  const fh = await open(path, flags);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
-}
 
 /**
  * Restore of the latest checkpoint in `storeDir` against two copies of the same files into an
@@ -924,9 +911,9 @@ async function timeRestore(storeDir: string, rounds: number): Promise<RestoreTim
           await restoreCheckpoint(storage, 'latest', dir);
         } else {
           await mkdir(dir);
-          await pool(meta.files, 4, (f) => copyFile(src(f.storageName), join(dir, f.localName)));
+          await runPool(meta.files, 4, (f) => copyFile(src(f.storageName), join(dir, f.localName)));
           if (kind === 'copySync') {
-            await pool(meta.files, 4, (f) => fsyncPath(join(dir, f.localName), constants.O_RDWR));
+            await runPool(meta.files, 4, (f) => fsyncPath(join(dir, f.localName), constants.O_RDWR));
             await fsyncPath(dir, constants.O_RDONLY);
           }
         }

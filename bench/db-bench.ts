@@ -40,6 +40,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resolveOptions } from '../src/db/options.js';
 import { Database, WriteBatch, type DatabaseOptions } from '../src/index.js';
+import { Rng } from './rng.js';
 
 const require = createRequire(import.meta.url);
 
@@ -145,25 +146,6 @@ export function parseConfig(argv: string[], defaults: Partial<BenchConfig> = {})
 // ---------------------------------------------------------------------------------------------
 // Data
 
-/** xorshift32: deterministic, so every run and every engine gets the same bytes and orders. */
-class Rng {
-  #s: number;
-  constructor(seed: number) {
-    this.#s = (seed >>> 0) || 1;
-  }
-  next(): number {
-    let x = this.#s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.#s = x >>> 0;
-    return this.#s;
-  }
-  /** Uniform in [0, n) for n ≤ 2^32 (two draws, so no modulo bias worth mentioning). */
-  uniform(n: number): number {
-    return Math.floor(((this.next() * 4294967296 + this.next()) / 18446744073709551616) * n);
-  }
-}
 
 export class Dataset {
   readonly n: number;

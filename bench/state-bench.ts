@@ -58,6 +58,7 @@ import { type KeyedStateHandle, KeyedStateBackend } from '../src/state/keyed-sta
 import { Serializers } from '../src/state/serializers.js';
 import { decodeListElements, encodeListElements } from '../src/state/state-values.js';
 import type { ListState, MapState, ValueState } from '../src/state/states.js';
+import { Rng } from './rng.js';
 
 const require = createRequire(import.meta.url);
 
@@ -167,24 +168,6 @@ export function parseConfig(argv: string[]): StateBenchConfig | 'help' {
 // ---------------------------------------------------------------------------------------------
 // Data
 
-/** xorshift32, as db-bench: deterministic across runs and engines. */
-class Rng {
-  #s: number;
-  constructor(seed: number) {
-    this.#s = (seed >>> 0) || 1;
-  }
-  next(): number {
-    let x = this.#s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.#s = x >>> 0;
-    return this.#s;
-  }
-  uniform(n: number): number {
-    return Math.floor(((this.next() * 4294967296 + this.next()) / 18446744073709551616) * n);
-  }
-}
 
 function permutation(n: number, rng: Rng): Int32Array {
   const p = new Int32Array(n);

@@ -21,7 +21,8 @@ function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
 }
 
-async function fsyncPath(path: string, flags: number): Promise<void> {
+/** Opens `path` with `flags` and fsyncs it (a file, or a directory with O_RDONLY). */
+export async function fsyncPath(path: string, flags: number): Promise<void> {
   const fh = await open(path, flags);
   try {
     await fh.sync();
