@@ -63,6 +63,10 @@ export interface CompactionCounters {
   trivialMoves: number;
   bytesRead: number;
   bytesWritten: number;
+  /** Wall time of finished compaction jobs on their threads, summed (input MB/s per thread = bytesRead / jobMicros). */
+  jobMicros: number;
+  /** Entries read by finished compaction jobs. */
+  inputEntries: number;
   slowdownWrites: number;
   slowdownMicros: number;
   stops: number;
@@ -85,7 +89,7 @@ export class CompactionManager {
   #owedDelayMicros = 0;
   #stallCache: { version: unknown; level0Count: number; pendingBytes: number } | undefined;
   readonly counters: CompactionCounters = {
-    count: 0, trivialMoves: 0, bytesRead: 0, bytesWritten: 0, slowdownWrites: 0, slowdownMicros: 0, stops: 0, stopMicros: 0,
+    count: 0, trivialMoves: 0, bytesRead: 0, bytesWritten: 0, jobMicros: 0, inputEntries: 0, slowdownWrites: 0, slowdownMicros: 0, stops: 0, stopMicros: 0,
   };
 
   constructor(host: CompactionHost, options: CompactionOptions, maxCompactions: number, disableAutoCompactions: boolean) {
@@ -222,6 +226,8 @@ export class CompactionManager {
     this.counters.count++;
     this.counters.bytesRead += result.bytesRead;
     this.counters.bytesWritten += result.bytesWritten;
+    this.counters.jobMicros += result.micros;
+    this.counters.inputEntries += result.stats?.inputEntries ?? 0;
     running.settle();
     this.#host.afterInstall();
     this.maybeSchedule();

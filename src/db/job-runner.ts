@@ -40,7 +40,7 @@ export function failedResult(job: JobSpec, err: unknown): JobResult {
     const s = job.spec;
     return { type: 'flush', result: { jobId: s.jobId, fileNumber: s.fileNumber, fileSize: 0, smallest: new Uint8Array(0), largest: new Uint8Array(0), properties: undefined, error } };
   }
-  return { type: 'compaction', result: { jobId: job.spec.jobId, outputs: [], bytesRead: 0, bytesWritten: 0, stats: undefined, error } };
+  return { type: 'compaction', result: { jobId: job.spec.jobId, outputs: [], bytesRead: 0, bytesWritten: 0, micros: 0, stats: undefined, error } };
 }
 
 /** Runs a job on this thread. */
