@@ -19,6 +19,7 @@ import { LsmError } from '../base/errors.js';
 import type { FragmentedRangeTombstones } from '../base/range-tombstone.js';
 import { MAX_SEQUENCE, TRAILER_BYTES, ValueKind, decodeTrailerSequence, makeInternalKey } from '../base/internal-key.js';
 import type { InternalIterator } from '../base/iterator.js';
+import { ReusableBytes } from '../base/reusable-bytes.js';
 import type { CompactionFilter, MergeOperator } from './merge-operator.js';
 
 export interface CompactionIteratorOptions {
@@ -61,6 +62,11 @@ export class CompactionIterator {
   readonly #options: CompactionIteratorOptions;
   readonly #pending: OutputEntry[] = [];
   #pendingAt = 0;
+  /** The current key and value, copied out of the input; a lone version is emitted from them. */
+  readonly #key = new ReusableBytes();
+  readonly #value = new ReusableBytes(256);
+  readonly #lone: OutputEntry = { key: new Uint8Array(0), value: new Uint8Array(0) };
+  #loneReady = false;
   readonly stats: CompactionStats = {
     inputEntries: 0, outputEntries: 0, droppedObsolete: 0, droppedTombstones: 0, droppedByRangeTombstone: 0,
     mergedOperands: 0, filterRemoved: 0, filterChanged: 0,
@@ -72,38 +78,46 @@ export class CompactionIterator {
     this.#options = options;
   }
 
-  /** The next entry to write, or undefined when the input is exhausted. */
+  /** The next entry to write, or undefined when the input is exhausted. Valid until the next call. */
   next(): OutputEntry | undefined {
-    while (this.#pendingAt >= this.#pending.length) {
+    while (!this.#loneReady && this.#pendingAt >= this.#pending.length) {
       this.#pending.length = 0;
       this.#pendingAt = 0;
       if (!this.#input.valid()) return undefined;
       this.#processUserKey();
     }
     this.stats.outputEntries++;
+    if (this.#loneReady) {
+      this.#loneReady = false;
+      return this.#lone;
+    }
     return this.#pending[this.#pendingAt++];
   }
 
   /** Reads every version of the next user key, newest first, and decides its output. */
   #processUserKey(): void {
     const input = this.#input;
-    const key = input.key().slice();
-    const value = input.value();
+    // Copy before moving on: the input's views die when it crosses into its next block.
+    this.#key.assign(input.key());
+    this.#value.assign(input.value());
     input.next();
-    const userEnd = key.length - TRAILER_BYTES;
+    const key = this.#key.buffer;
+    const userEnd = this.#key.length - TRAILER_BYTES;
     if (!input.valid() || !sameUserKey(input.key(), input.key().length - TRAILER_BYTES, key, userEnd)) {
-      // Fast path, the common case: one version of the key.
+      // Fast path, the common case: one version of the key, emitted from the reused buffers.
       this.stats.inputEntries++;
       if (this.#passesThrough(key, userEnd)) {
         if (this.#options.bottommost && this.#stripe(decodeTrailerSequence(key, userEnd)) === 0) zeroSequence(key, userEnd);
-        this.#pending.push({ key, value });
+        this.#lone.key = this.#key.view();
+        this.#lone.value = this.#value.view();
+        this.#loneReady = true;
         return;
       }
-      this.#decide(key.subarray(0, userEnd), [{ seq: decodeTrailerSequence(key, userEnd), kind: key[userEnd]!, value: value.slice() }]);
+      this.#decide(key.slice(0, userEnd), [{ seq: decodeTrailerSequence(key, userEnd), kind: key[userEnd]!, value: this.#value.view().slice() }]);
       return;
     }
     const userKey = key.slice(0, userEnd);
-    const versions: Version[] = [{ seq: decodeTrailerSequence(key, userEnd), kind: key[userEnd]!, value: value.slice() }];
+    const versions: Version[] = [{ seq: decodeTrailerSequence(key, userEnd), kind: key[userEnd]!, value: this.#value.view().slice() }];
     while (input.valid()) {
       const k = input.key();
       const end = k.length - TRAILER_BYTES;

@@ -15,6 +15,7 @@ import { LsmError } from '../base/errors.js';
 import { TRAILER_BYTES, compareInternalKeys } from '../base/internal-key.js';
 import type { InternalIterator } from '../base/iterator.js';
 import { FragmentedRangeTombstones, type RangeTombstone } from '../base/range-tombstone.js';
+import { ReusableBytes } from '../base/reusable-bytes.js';
 import type { FileSystem, WritableFile } from '../fs/file-system.js';
 import { legacyTableFileName, tableFileName } from '../manifest/filenames.js';
 import type { FileMetaData } from '../manifest/version-edit.js';
@@ -41,6 +42,8 @@ export interface CompactionJobSpec {
   snapshots: number[];
   bottommost: boolean;
   builder: TableBuilderOptions;
+  /** Bytes each input table is read ahead by (RocksDB's compaction_readahead_size). */
+  readaheadBytes: number;
   /** How a worker loads the user functions (absent: none, or the caller passes them directly). */
   mergeOperatorSpec?: UserFunctionSpec;
   compactionFilterSpec?: UserFunctionSpec;
@@ -66,23 +69,25 @@ export interface CompactionFunctions {
   compactionFilter?: CompactionFilter | undefined;
 }
 
-/** Input tables opened with a private cache: the job streams each block once. */
+/** Input tables, each scanned once front to back with readahead, bypassing every block cache. */
 function openInputs(fs: FileSystem, spec: CompactionJobSpec): { readers: TableReader[]; children: InternalIterator[] } {
-  const cache = new BlockCache(8 * 1024 * 1024);
+  // Index and meta blocks are read uncached at open; data blocks never touch this cache.
+  const cache = new BlockCache(0);
   const readers = new Map<number, TableReader>();
   const open = (meta: FileMetaData): TableReader => {
     let r = readers.get(meta.number);
     if (r === undefined) {
       const path = tableFileName(spec.dir, meta.number);
-      r = TableReader.open(fs, fs.exists(path) ? path : legacyTableFileName(spec.dir, meta.number), { cache });
+      r = TableReader.open(fs, fs.exists(path) ? path : legacyTableFileName(spec.dir, meta.number), { cache, skipFilter: true });
       readers.set(meta.number, r);
     }
     return r;
   };
+  const scan = (f: FileMetaData): InternalIterator => open(f).scanIterator(spec.readaheadBytes);
   const children: InternalIterator[] = [];
   for (const { level, files } of spec.inputs) {
-    if (level === 0) for (const f of files) children.push(open(f).iterator());
-    else children.push(levelIterator(files, (f) => open(f).iterator()));
+    if (level === 0) for (const f of files) children.push(scan(f));
+    else children.push(levelIterator(files, scan));
   }
   // Range tombstones live in meta blocks: read them from every input up front.
   for (const { files } of spec.inputs) for (const f of files) open(f);
@@ -124,9 +129,9 @@ class OutputWriter {
   #grandparentIndex = 0;
   #overlappedBytes = 0;
   #seenKey = false;
-  /** The last user key added (reused buffer); length -1 before the first. */
-  #lastUserKey = new Uint8Array(64);
-  #lastUserKeyLength = -1;
+  /** The last user key added; #seenUserKey is false before the first. */
+  readonly #lastUserKey = new ReusableBytes();
+  #seenUserKey = false;
 
   constructor(readonly fs: FileSystem, readonly spec: CompactionJobSpec, readonly tombstones: RangeTombstone[]) {}
 
@@ -140,16 +145,12 @@ class OutputWriter {
   }
 
   #isLastUserKey(key: Uint8Array, userEnd: number): boolean {
-    if (userEnd !== this.#lastUserKeyLength) return false;
-    const last = this.#lastUserKey;
-    for (let i = 0; i < userEnd; i++) if (key[i] !== last[i]) return false;
-    return true;
+    return this.#seenUserKey && this.#lastUserKey.equals(key, 0, userEnd);
   }
 
   #rememberUserKey(key: Uint8Array, userEnd: number): void {
-    if (this.#lastUserKey.length < userEnd) this.#lastUserKey = new Uint8Array(userEnd * 2);
-    this.#lastUserKey.set(key.subarray(0, userEnd));
-    this.#lastUserKeyLength = userEnd;
+    this.#lastUserKey.assign(key, 0, userEnd);
+    this.#seenUserKey = true;
   }
 
   /** LevelDB's ShouldStopBefore plus the size limit. */

@@ -49,6 +49,11 @@ export interface CompactionOptions {
   minMergeWidth: number;
   /** Universal: most sorted runs merged by one such compaction. Default unlimited (Number.MAX_SAFE_INTEGER). */
   maxMergeWidth: number;
+  /**
+   * Bytes each compaction input table is read ahead by, in one read (RocksDB's
+   * compaction_readahead_size). Compaction reads bypass the block cache. Default 1 MiB.
+   */
+  compactionReadaheadSize: number;
 }
 
 export const COMPACTION_STYLES: readonly CompactionStyle[] = ['leveled', 'universal'];
@@ -71,6 +76,7 @@ export const DEFAULT_COMPACTION_OPTIONS: Readonly<CompactionOptions> = Object.fr
   sizeRatio: 1,
   minMergeWidth: 2,
   maxMergeWidth: Number.MAX_SAFE_INTEGER,
+  compactionReadaheadSize: MiB,
 });
 
 function int(name: string, v: unknown, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -154,5 +160,6 @@ export function resolveCompactionOptions(partial: Partial<CompactionOptions> = {
     sizeRatio: int('sizeRatio', p.sizeRatio, d.sizeRatio, 0, 1_000_000),
     minMergeWidth,
     maxMergeWidth,
+    compactionReadaheadSize: int('compactionReadaheadSize', p.compactionReadaheadSize, d.compactionReadaheadSize, 4096, 256 * MiB),
   };
 }

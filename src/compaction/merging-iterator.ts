@@ -1,68 +1,100 @@
 /**
  * Merges sorted child iterators into one sorted stream of internal keys (LevelDB's
- * table/merger.cc). With the handful of children an LSM has (memtables, level-0 files, one
- * cursor per deeper level) a linear scan for the smallest child beats a heap's bookkeeping.
- * Entries with equal keys cannot occur: every entry has a unique sequence number.
+ * table/merger.cc with RocksDB's heap). A compaction over 30 sorted runs would compare 30 keys
+ * per entry with a linear scan; the binary heap here compares about 2·log2(children) per step,
+ * and only the child that moved is re-examined.
+ *
+ * Moving forward the valid children sit in a min-heap by current key; moving backward in a
+ * max-heap. A change of direction repositions every other child around the current key (as
+ * LevelDB does) and rebuilds the heap in the new order. Entries with equal keys cannot occur:
+ * every entry has a unique sequence number.
  */
 import { compareInternalKeys } from '../base/internal-key.js';
 import type { InternalIterator } from '../base/iterator.js';
 
 export class MergingIterator implements InternalIterator {
   readonly #children: InternalIterator[];
-  #current: InternalIterator | undefined;
-  #forward = true;
+  /** Valid children; heap[0] is the current one. */
+  readonly #heap: InternalIterator[] = [];
+  /** 1 while moving forward (min-heap), -1 while moving backward (max-heap). */
+  #direction = 1;
 
   constructor(children: InternalIterator[]) {
     this.#children = children;
   }
 
   valid(): boolean {
-    return this.#current !== undefined;
+    return this.#heap.length > 0;
   }
 
-  #findSmallest(): void {
-    let best: InternalIterator | undefined;
-    for (const child of this.#children) {
-      if (child.valid() && (best === undefined || compareInternalKeys(child.key(), best.key()) < 0)) best = child;
-    }
-    this.#current = best;
+  /** Whether child a belongs above child b in the heap for the current direction. */
+  #before(a: InternalIterator, b: InternalIterator): boolean {
+    return compareInternalKeys(a.key(), b.key()) * this.#direction < 0;
   }
 
-  #findLargest(): void {
-    let best: InternalIterator | undefined;
-    for (const child of this.#children) {
-      if (child.valid() && (best === undefined || compareInternalKeys(child.key(), best.key()) > 0)) best = child;
+  #siftDown(i: number): void {
+    const heap = this.#heap;
+    const n = heap.length;
+    const item = heap[i]!;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      let child = left;
+      if (right < n && this.#before(heap[right]!, heap[left]!)) child = right;
+      if (!this.#before(heap[child]!, item)) break;
+      heap[i] = heap[child]!;
+      i = child;
     }
-    this.#current = best;
+    heap[i] = item;
+  }
+
+  /** Rebuilds the heap from every valid child, ordered for `direction`. */
+  #rebuild(direction: number): void {
+    this.#direction = direction;
+    const heap = this.#heap;
+    heap.length = 0;
+    for (const child of this.#children) if (child.valid()) heap.push(child);
+    for (let i = (heap.length >>> 1) - 1; i >= 0; i--) this.#siftDown(i);
+  }
+
+  /** After the current child moved: restore the heap order, dropping it when exhausted. */
+  #afterCurrentMoved(): void {
+    const heap = this.#heap;
+    if (heap[0]!.valid()) {
+      this.#siftDown(0);
+      return;
+    }
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      this.#siftDown(0);
+    }
   }
 
   seekToFirst(): void {
     for (const child of this.#children) child.seekToFirst();
-    this.#forward = true;
-    this.#findSmallest();
+    this.#rebuild(1);
   }
 
   seekToLast(): void {
     for (const child of this.#children) child.seekToLast();
-    this.#forward = false;
-    this.#findLargest();
+    this.#rebuild(-1);
   }
 
   seek(target: Uint8Array): void {
     for (const child of this.#children) child.seek(target);
-    this.#forward = true;
-    this.#findSmallest();
+    this.#rebuild(1);
   }
 
   seekForPrev(target: Uint8Array): void {
     for (const child of this.#children) child.seekForPrev(target);
-    this.#forward = false;
-    this.#findLargest();
+    this.#rebuild(-1);
   }
 
   next(): void {
-    const current = this.#current!;
-    if (!this.#forward) {
+    const current = this.#heap[0]!;
+    if (this.#direction < 0) {
       // Every other child must be positioned after the current key before moving forward.
       const key = current.key().slice();
       for (const child of this.#children) {
@@ -70,15 +102,17 @@ export class MergingIterator implements InternalIterator {
         child.seek(key);
         if (child.valid() && compareInternalKeys(child.key(), key) === 0) child.next();
       }
-      this.#forward = true;
+      current.next();
+      this.#rebuild(1);
+      return;
     }
     current.next();
-    this.#findSmallest();
+    this.#afterCurrentMoved();
   }
 
   prev(): void {
-    const current = this.#current!;
-    if (this.#forward) {
+    const current = this.#heap[0]!;
+    if (this.#direction > 0) {
       // Every other child must be positioned before the current key before moving backward.
       const key = current.key().slice();
       for (const child of this.#children) {
@@ -86,22 +120,24 @@ export class MergingIterator implements InternalIterator {
         child.seekForPrev(key);
         if (child.valid() && compareInternalKeys(child.key(), key) === 0) child.prev();
       }
-      this.#forward = false;
+      current.prev();
+      this.#rebuild(-1);
+      return;
     }
     current.prev();
-    this.#findLargest();
+    this.#afterCurrentMoved();
   }
 
   key(): Uint8Array {
-    return this.#current!.key();
+    return this.#heap[0]!.key();
   }
 
   value(): Uint8Array {
-    return this.#current!.value();
+    return this.#heap[0]!.value();
   }
 
   close(): void {
     for (const child of this.#children) child.close();
-    this.#current = undefined;
+    this.#heap.length = 0;
   }
 }

@@ -194,6 +194,7 @@ export class CompactionManager {
       snapshots: host.snapshotSequences(),
       bottommost: plan.bottommost,
       builder: host.builderOptionsFor(plan.outputLevel, plan.bottommost),
+      readaheadBytes: this.#options.compactionReadaheadSize,
       ...(host.mergeOperatorSpec ? { mergeOperatorSpec: host.mergeOperatorSpec } : {}),
       ...(host.compactionFilterSpec ? { compactionFilterSpec: host.compactionFilterSpec } : {}),
     };

@@ -154,7 +154,7 @@ const COMPACTION_OPTION_NAMES = [
   'compactionStyle', 'level0FileNumCompactionTrigger', 'level0SlowdownWritesTrigger', 'level0StopWritesTrigger',
   'maxBytesForLevelBase', 'maxBytesForLevelMultiplier', 'levelCompactionDynamicLevelBytes', 'targetFileSizeBase',
   'targetFileSizeMultiplier', 'maxCompactionBytes', 'softPendingCompactionBytesLimit', 'hardPendingCompactionBytesLimit',
-  'maxSizeAmplificationPercent', 'sizeRatio', 'minMergeWidth', 'maxMergeWidth',
+  'maxSizeAmplificationPercent', 'sizeRatio', 'minMergeWidth', 'maxMergeWidth', 'compactionReadaheadSize',
 ] as const;
 
 function pickCompactionOptions(options: DatabaseOptions): Partial<CompactionOptions> {

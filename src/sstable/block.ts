@@ -45,8 +45,8 @@ export class Block {
 }
 
 export class BlockIterator implements InternalIterator {
-  readonly #block: Block;
-  readonly #data: Uint8Array;
+  #block: Block;
+  #data: Uint8Array;
   readonly #compare: RangeComparator;
   /** Offset of the current entry; restartsOffset when not valid. */
   #current: number;
@@ -54,6 +54,11 @@ export class BlockIterator implements InternalIterator {
   #restartIndex = 0;
   #key = new Uint8Array(32);
   #keyLength = 0;
+  /**
+   * Views of #key by length, made once: key() is called for every entry a merge looks at, and a
+   * fresh subarray each time was the largest allocation of a compaction.
+   */
+  #keyViews: (Uint8Array | undefined)[] = [];
   #valueStart = 0;
   #valueLength = 0;
 
@@ -62,6 +67,15 @@ export class BlockIterator implements InternalIterator {
     this.#data = block.data;
     this.#compare = compare;
     this.#current = block.restartsOffset;
+  }
+
+  /** Points this iterator at another block (unpositioned), keeping its buffers. */
+  reset(block: Block): void {
+    this.#block = block;
+    this.#data = block.data;
+    this.#current = block.restartsOffset;
+    this.#next = 0;
+    this.#keyLength = 0;
   }
 
   valid(): boolean {
@@ -108,6 +122,7 @@ export class BlockIterator implements InternalIterator {
       const grown = new Uint8Array(keyLength * 2);
       grown.set(this.#key.subarray(0, shared));
       this.#key = grown;
+      this.#keyViews = [];
     }
     const key = this.#key;
     const data = this.#data;
@@ -208,7 +223,13 @@ export class BlockIterator implements InternalIterator {
   }
 
   key(): Uint8Array {
-    return this.#key.subarray(0, this.#keyLength);
+    const length = this.#keyLength;
+    let view = this.#keyViews[length];
+    if (view === undefined) {
+      view = this.#key.subarray(0, length);
+      this.#keyViews[length] = view;
+    }
+    return view;
   }
 
   value(): Uint8Array {

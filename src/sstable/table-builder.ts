@@ -15,6 +15,7 @@ import {
   MAX_SEQUENCE, TRAILER_BYTES, ValueKind, compareInternalKeys, decodeTrailerSequence, makeInternalKey,
 } from '../base/internal-key.js';
 import type { WritableFile } from '../fs/file-system.js';
+import { ReusableBytes } from '../base/reusable-bytes.js';
 import { BlockBuilder } from './block-builder.js';
 import { type BlockHandle, encodeBlockHandle } from './block-handle.js';
 import { BloomFilterBuilder } from './bloom-filter.js';
@@ -60,9 +61,8 @@ export class TableBuilder {
   readonly #handleScratch = new Uint8Array(MAX_BLOCK_HANDLE_BYTES);
   readonly #trailer = new Uint8Array(BLOCK_TRAILER_BYTES);
   #offset = 0;
-  /** The last key added: a view of #lastKeyBuffer (reused so add() allocates nothing). */
-  #lastKey = new Uint8Array(0);
-  #lastKeyBuffer = new Uint8Array(64);
+  /** The last key added (reused so add() allocates nothing). */
+  readonly #last = new ReusableBytes();
   #smallest: Uint8Array | undefined;
   #pendingHandle: BlockHandle | undefined;
   #finished = false;
@@ -94,18 +94,16 @@ export class TableBuilder {
   add(ikey: Uint8Array, value: Uint8Array): void {
     assert(!this.#finished, 'add after finish');
     if (this.#props.numEntries > 0) {
-      assert(compareInternalKeys(ikey, this.#lastKey) > 0, 'table keys must be added in order');
+      assert(compareInternalKeys(ikey, this.#last.view()) > 0, 'table keys must be added in order');
     } else {
       this.#smallest = ikey.slice();
     }
     if (this.#pendingHandle !== undefined) {
-      this.#addIndexEntry(this.#separator(this.#lastKey, ikey), this.#pendingHandle);
+      this.#addIndexEntry(this.#separator(this.#last.view(), ikey), this.#pendingHandle);
       this.#pendingHandle = undefined;
     }
     this.#count(ikey, value);
-    if (this.#lastKeyBuffer.length < ikey.length) this.#lastKeyBuffer = new Uint8Array(ikey.length * 2);
-    this.#lastKeyBuffer.set(ikey);
-    this.#lastKey = this.#lastKeyBuffer.subarray(0, ikey.length);
+    this.#last.assign(ikey);
     this.#data.add(ikey, value);
     if (this.#data.estimatedSize >= this.#options.blockSize) this.#flushDataBlock();
   }
@@ -124,9 +122,17 @@ export class TableBuilder {
     if (seq < p.smallestSeqno) p.smallestSeqno = seq;
     if (seq > p.largestSeqno) p.largestSeqno = seq;
     // Consecutive versions of one user key add one filter entry.
-    if (this.#filter && (p.numEntries === 1 || !sameUserKey(ikey, this.#lastKey))) {
+    if (this.#filter && (p.numEntries === 1 || !this.#sameUserKeyAsLast(ikey, userLength))) {
       this.#filter.addKeyRange(ikey, 0, userLength);
     }
+  }
+
+  /** Whether ikey's user key (its first userLength bytes) is the last added key's. */
+  #sameUserKeyAsLast(ikey: Uint8Array, userLength: number): boolean {
+    if (this.#last.length - TRAILER_BYTES !== userLength) return false;
+    const last = this.#last.buffer;
+    for (let i = 0; i < userLength; i++) if (last[i] !== ikey[i]) return false;
+    return true;
   }
 
   /** Records a range tombstone for the range-deletion meta block (any order). */
@@ -211,7 +217,7 @@ export class TableBuilder {
       this.#props.filterBytes = filter.length;
     }
     if (this.#pendingHandle !== undefined) {
-      this.#addIndexEntry(withSeparatorSuccessor(this.#lastKey), this.#pendingHandle);
+      this.#addIndexEntry(withSeparatorSuccessor(this.#last.view()), this.#pendingHandle);
       this.#pendingHandle = undefined;
     }
     const rangeDel = this.#rangeDeletionBlock();
@@ -248,7 +254,7 @@ export class TableBuilder {
    */
   #bounds(): { smallest: Uint8Array; largest: Uint8Array } {
     let smallest = this.#smallest;
-    let largest: Uint8Array | undefined = this.#props.numEntries > 0 ? this.#lastKey.slice() : undefined;
+    let largest: Uint8Array | undefined = this.#props.numEntries > 0 ? this.#last.view().slice() : undefined;
     for (const t of this.#rangeTombstones) {
       const lo = makeInternalKey(t.start, t.seq, ValueKind.RangeDeletion);
       const hi = makeInternalKey(t.end, MAX_SEQUENCE, ValueKind.RangeDeletion);
@@ -267,13 +273,6 @@ export class TableBuilder {
     view.setUint32(FOOTER_HANDLES_BYTES + 4, TABLE_MAGIC_HI, true);
     this.#out.bytes(footer);
   }
-}
-
-function sameUserKey(a: Uint8Array, b: Uint8Array): boolean {
-  const n = a.length - TRAILER_BYTES;
-  if (n !== b.length - TRAILER_BYTES) return false;
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function withSeparatorTrailer(userKey: Uint8Array): Uint8Array {

@@ -6,27 +6,29 @@
  */
 import { decodeFixed32 } from '../base/coding.js';
 import { compareBytesRange } from '../base/comparator.js';
-import { crc32c, unmaskCrc } from '../base/crc32c.js';
 import { AssertionError, CorruptionError } from '../base/errors.js';
 import { TRAILER_BYTES, ValueKind, compareInternalKeysRange, decodeTrailerSequence } from '../base/internal-key.js';
 import type { InternalIterator } from '../base/iterator.js';
 import type { FileSystem, RandomAccessFile } from '../fs/file-system.js';
 import { TwoLevelIterator } from '../base/two-level-iterator.js';
 import { Block } from './block.js';
+import { decodeBlock } from './block-decode.js';
 import { BlockIndex } from './block-index.js';
 import { BlockCache } from './block-cache.js';
 import { type BlockHandle, decodeBlockHandle } from './block-handle.js';
 import { BloomFilter } from './bloom-filter.js';
-import { CompressionType, codecFor } from './compression.js';
 import {
   BLOCK_TRAILER_BYTES, FOOTER_BYTES, FOOTER_HANDLES_BYTES, FULL_FILTER_META_NAME, PROPERTIES_META_NAME,
   RANGE_DEL_META_NAME, TABLE_MAGIC_HI, TABLE_MAGIC_LO,
 } from './format.js';
 import type { RangeTombstone } from '../base/range-tombstone.js';
 import { type TableProperties, decodeProperties } from './table-properties.js';
+import { TableScanIterator } from './table-scan-iterator.js';
 
 export interface TableReaderOptions {
   cache: BlockCache;
+  /** Skip reading the bloom filter (compaction inputs are scanned, never probed). */
+  skipFilter?: boolean;
 }
 
 /** The newest entry of a key found in a table. */
@@ -63,7 +65,7 @@ export class TableReader {
     this.#cacheId = options.cache.newId();
     const { metaHandle, indexHandle } = this.#readFooter();
     this.#index = new BlockIndex(this.#readBlock(indexHandle, false));
-    const meta = this.#readMeta(metaHandle);
+    const meta = this.#readMeta(metaHandle, options.skipFilter === true);
     this.#filter = meta.filter;
     this.properties = meta.properties;
     this.rangeTombstones = meta.rangeTombstones;
@@ -101,7 +103,7 @@ export class TableReader {
     }
   }
 
-  #readMeta(handle: BlockHandle): { filter: BloomFilter | undefined; properties: Partial<TableProperties>; rangeTombstones: RangeTombstone[] } {
+  #readMeta(handle: BlockHandle, skipFilter: boolean): { filter: BloomFilter | undefined; properties: Partial<TableProperties>; rangeTombstones: RangeTombstone[] } {
     const meta = this.#readBlock(handle, false);
     const it = meta.iterator(compareBytesRange);
     let filter: BloomFilter | undefined;
@@ -110,7 +112,7 @@ export class TableReader {
     for (it.seekToFirst(); it.valid(); it.next()) {
       const name = decoder.decode(it.key());
       const h = decodeBlockHandle(it.value(), { pos: 0 });
-      if (name === FULL_FILTER_META_NAME) filter = new BloomFilter(this.#readBlockContents(h).slice());
+      if (name === FULL_FILTER_META_NAME && !skipFilter) filter = new BloomFilter(this.#readBlockContents(h).slice());
       else if (name === PROPERTIES_META_NAME) properties = decodeProperties(this.#readBlockContents(h).slice(), this.path, h.offset);
       else if (name === RANGE_DEL_META_NAME) rangeTombstones = this.#readRangeTombstones(h);
     }
@@ -140,15 +142,7 @@ export class TableReader {
     if (this.#scratch.length < total) this.#scratch = new Uint8Array(Math.max(total, this.#scratch.length * 2));
     const buf = this.#scratch;
     if (this.#file.read(buf, 0, total, handle.offset) !== total) throw this.#corrupt('short read of block', handle.offset);
-    const stored = unmaskCrc(decodeFixed32(buf, handle.size + 1));
-    const actual = crc32c(buf.subarray(0, handle.size + 1));
-    if (stored !== actual) {
-      throw new CorruptionError('block checksum mismatch', { file: this.path, offset: handle.offset, expected: stored, actual });
-    }
-    const type = buf[handle.size]!;
-    const contents = buf.subarray(0, handle.size);
-    if (type === CompressionType.None) return contents;
-    return codecFor(type, { file: this.path, offset: handle.offset }).decompress(contents, this.path, handle.offset);
+    return decodeBlock(buf, 0, handle, this.path);
   }
 
   #readBlock(handle: BlockHandle, cacheable: boolean): Block {
@@ -198,6 +192,17 @@ export class TableReader {
       // The separator can sort after the block's last key; the entry is then in the next block.
     }
     return undefined;
+  }
+
+  /**
+   * A forward-only cursor for compactions: data blocks are read in order in chunks of
+   * `readaheadBytes`, decoded into reused buffers, and never enter the block cache (a
+   * compaction reads each block once and must not evict the read path's hot blocks). It holds a
+   * reference until its close().
+   */
+  scanIterator(readaheadBytes: number): InternalIterator {
+    this.ref();
+    return new TableScanIterator(this.#file, this.#index, readaheadBytes, () => this.close());
   }
 
   /** A cursor over the table (the index picks data blocks); it holds a reference until its close(). */
