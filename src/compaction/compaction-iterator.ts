@@ -15,6 +15,7 @@
  *   the value into a deletion, a new value replaces it;
  * - at the bottommost level, values of the oldest stripe get sequence number 0 (as RocksDB).
  */
+import { compareBytesRange } from '../base/comparator.js';
 import { LsmError } from '../base/errors.js';
 import type { FragmentedRangeTombstones } from '../base/range-tombstone.js';
 import { MAX_SEQUENCE, TRAILER_BYTES, ValueKind, decodeTrailerSequence, makeInternalKey } from '../base/internal-key.js';
@@ -33,6 +34,8 @@ export interface CompactionIteratorOptions {
   compactionFilter?: CompactionFilter | undefined;
   /** Level the output is written to (passed to the compaction filter). */
   outputLevel: number;
+  /** A subcompaction's exclusive upper user key: the input ends there for this iterator. */
+  upperBound?: Uint8Array | undefined;
 }
 
 export interface CompactionStats {
@@ -83,7 +86,7 @@ export class CompactionIterator {
     while (!this.#loneReady && this.#pendingAt >= this.#pending.length) {
       this.#pending.length = 0;
       this.#pendingAt = 0;
-      if (!this.#input.valid()) return undefined;
+      if (!this.#input.valid() || this.#atUpperBound()) return undefined;
       this.#processUserKey();
     }
     this.stats.outputEntries++;
@@ -92,6 +95,13 @@ export class CompactionIterator {
       return this.#lone;
     }
     return this.#pending[this.#pendingAt++];
+  }
+
+  #atUpperBound(): boolean {
+    const upper = this.#options.upperBound;
+    if (upper === undefined) return false;
+    const k = this.#input.key();
+    return compareBytesRange(k, 0, k.length - TRAILER_BYTES, upper, 0, upper.length) >= 0;
   }
 
   /** Reads every version of the next user key, newest first, and decides its output. */

@@ -12,7 +12,7 @@
 import { dirname } from 'node:path';
 import { compareBytes } from '../base/comparator.js';
 import { LsmError } from '../base/errors.js';
-import { TRAILER_BYTES, compareInternalKeys } from '../base/internal-key.js';
+import { KIND_FOR_SEEK, MAX_SEQUENCE, TRAILER_BYTES, compareInternalKeys, makeInternalKey } from '../base/internal-key.js';
 import type { InternalIterator } from '../base/iterator.js';
 import { FragmentedRangeTombstones, type RangeTombstone } from '../base/range-tombstone.js';
 import { ReusableBytes } from '../base/reusable-bytes.js';
@@ -42,6 +42,12 @@ export interface CompactionJobSpec {
   snapshots: number[];
   bottommost: boolean;
   builder: TableBuilderOptions;
+  /**
+   * This job's share of the compaction's user keys, [lowerBound, upperBound), when the
+   * compaction runs as subcompactions; absent bounds are open.
+   */
+  lowerBound?: Uint8Array;
+  upperBound?: Uint8Array;
   /** Bytes each input table is read ahead by (RocksDB's compaction_readahead_size). */
   readaheadBytes: number;
   /** How a worker loads the user functions (absent: none, or the caller passes them directly). */
@@ -118,6 +124,12 @@ function survivingTombstones(all: FragmentedRangeTombstones, spec: CompactionJob
   return out;
 }
 
+/** Whether a tombstone covers any user key of the job's [lowerBound, upperBound). */
+function overlapsBounds(t: RangeTombstone, spec: CompactionJobSpec): boolean {
+  return (spec.lowerBound === undefined || compareBytes(t.end, spec.lowerBound) > 0) &&
+    (spec.upperBound === undefined || compareBytes(t.start, spec.upperBound) < 0);
+}
+
 class OutputWriter {
   readonly outputs: CompactionOutput[] = [];
   #file: WritableFile | undefined;
@@ -133,7 +145,9 @@ class OutputWriter {
   readonly #lastUserKey = new ReusableBytes();
   #seenUserKey = false;
 
-  constructor(readonly fs: FileSystem, readonly spec: CompactionJobSpec, readonly tombstones: RangeTombstone[]) {}
+  constructor(readonly fs: FileSystem, readonly spec: CompactionJobSpec, readonly tombstones: RangeTombstone[]) {
+    this.#lower = spec.lowerBound;
+  }
 
   add(key: Uint8Array, value: Uint8Array): void {
     const userEnd = key.length - TRAILER_BYTES;
@@ -198,7 +212,7 @@ class OutputWriter {
 
   close(): void {
     if (this.#builder === undefined && this.outputs.length === 0 && this.tombstones.length > 0) this.#open();
-    if (this.#builder !== undefined) this.#finish(undefined);
+    if (this.#builder !== undefined) this.#finish(this.spec.upperBound);
   }
 
   abandon(): void {
@@ -214,11 +228,13 @@ export function runCompactionJob(fs: FileSystem, spec: CompactionJobSpec, functi
   const { readers, children } = openInputs(fs, spec);
   try {
     const tombstones = new FragmentedRangeTombstones(readers.flatMap((r) => r.rangeTombstones));
-    const kept = survivingTombstones(tombstones, spec);
+    const kept = survivingTombstones(tombstones, spec).filter((t) => overlapsBounds(t, spec));
     const out = new OutputWriter(fs, spec, kept);
     const input = new MergingIterator(children);
-    input.seekToFirst();
+    if (spec.lowerBound === undefined) input.seekToFirst();
+    else input.seek(makeInternalKey(spec.lowerBound, MAX_SEQUENCE, KIND_FOR_SEEK));
     const iter = new CompactionIterator(input, {
+      upperBound: spec.upperBound,
       snapshots: spec.snapshots,
       bottommost: spec.bottommost,
       rangeTombstones: tombstones,

@@ -23,6 +23,7 @@ import {
 import { makeInternalKey } from '../base/internal-key.js';
 import { pickLeveledCompaction, pickManualCompaction } from '../compaction/leveled-picker.js';
 import type { UserFunctionSpec } from '../compaction/merge-operator.js';
+import { type SubcompactionRange, subcompactionRanges } from '../compaction/subcompactions.js';
 import { pickUniversalCompaction } from '../compaction/universal-picker.js';
 import { NUM_LEVELS } from '../manifest/version.js';
 import { VersionEdit } from '../manifest/version-edit.js';
@@ -51,9 +52,12 @@ export interface CompactionHost {
   flushInFlight(): boolean;
 }
 
+/** One compaction: a plan run as one job, or as several subcompaction jobs over disjoint key ranges. */
 interface RunningCompaction {
   plan: CompactionPlan;
-  spec: CompactionJobSpec;
+  specs: CompactionJobSpec[];
+  /** Results of the jobs finished so far. */
+  results: CompactionJobResult[];
   done: Promise<void>;
   settle: (err?: unknown) => void;
 }
@@ -63,6 +67,8 @@ export interface CompactionCounters {
   trivialMoves: number;
   bytesRead: number;
   bytesWritten: number;
+  /** Jobs of compactions that ran split into key ranges (0 when none was split). */
+  subcompactions: number;
   /** Wall time of finished compaction jobs on their threads, summed (input MB/s per thread = bytesRead / jobMicros). */
   jobMicros: number;
   /** Entries read by finished compaction jobs. */
@@ -80,7 +86,10 @@ export class CompactionManager {
   readonly #host: CompactionHost;
   readonly #options: CompactionOptions;
   readonly #maxCompactions: number;
-  readonly #running = new Map<number, RunningCompaction>();
+  readonly #maxSubcompactions: number;
+  /** Running compactions by the id of each of their jobs. */
+  readonly #byJob = new Map<number, RunningCompaction>();
+  readonly #running = new Set<RunningCompaction>();
   readonly #sleeper = new Int32Array(new SharedArrayBuffer(4));
   #paused = 0;
   /** Manual compactions run one after another (each drains, then plans from the current version). */
@@ -89,13 +98,14 @@ export class CompactionManager {
   #owedDelayMicros = 0;
   #stallCache: { version: unknown; level0Count: number; pendingBytes: number } | undefined;
   readonly counters: CompactionCounters = {
-    count: 0, trivialMoves: 0, bytesRead: 0, bytesWritten: 0, jobMicros: 0, inputEntries: 0, slowdownWrites: 0, slowdownMicros: 0, stops: 0, stopMicros: 0,
+    count: 0, trivialMoves: 0, bytesRead: 0, bytesWritten: 0, subcompactions: 0, jobMicros: 0, inputEntries: 0, slowdownWrites: 0, slowdownMicros: 0, stops: 0, stopMicros: 0,
   };
 
-  constructor(host: CompactionHost, options: CompactionOptions, maxCompactions: number, disableAutoCompactions: boolean) {
+  constructor(host: CompactionHost, options: CompactionOptions, concurrency: { maxCompactions: number; maxSubcompactions: number }, disableAutoCompactions: boolean) {
     this.#host = host;
     this.#options = options;
-    this.#maxCompactions = Math.max(1, maxCompactions);
+    this.#maxCompactions = Math.max(1, concurrency.maxCompactions);
+    this.#maxSubcompactions = Math.max(1, concurrency.maxSubcompactions);
     this.#disabled = disableAutoCompactions;
   }
 
@@ -105,14 +115,14 @@ export class CompactionManager {
 
   #pickerInput(): PickerInput {
     const beingCompacted = new Set<number>();
-    for (const r of this.#running.values()) for (const l of r.plan.inputs) for (const f of l.files) beingCompacted.add(f.number);
+    for (const r of this.#running) for (const l of r.plan.inputs) for (const f of l.files) beingCompacted.add(f.number);
     return { files: this.#host.versions.current.files, beingCompacted, compactPointers: this.#host.versions.compactPointers };
   }
 
   /** Starts every compaction the picker finds, up to the concurrency limit. */
   maybeSchedule(): void {
     if (this.#disabled || this.#paused > 0 || this.#host.failed()) return;
-    while (this.#running.size < this.#maxCompactions) {
+    while (this.#busyJobs() < this.#maxCompactions) {
       const input = this.#pickerInput();
       const plan = this.#options.compactionStyle === 'universal'
         ? pickUniversalCompaction(input, this.#options)
@@ -139,15 +149,35 @@ export class CompactionManager {
   #start(plan: CompactionPlan): boolean {
     if (plan.compactPointer) this.#host.versions.compactPointers.set(plan.compactPointer.level, plan.compactPointer.key);
     if (plan.trivialMove) return this.#trivialMove(plan);
-    const spec = this.#jobSpec(plan);
+    const specs = this.#subcompactionRanges(plan).map((range) => this.#jobSpec(plan, range));
     let settle!: (err?: unknown) => void;
     const done = new Promise<void>((resolve, reject) => {
       settle = (err?: unknown) => (err === undefined ? resolve() : reject(err));
     });
     done.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
-    this.#running.set(spec.jobId, { plan, spec, done, settle });
-    this.#host.runner.submit({ type: 'compaction', spec });
+    const running: RunningCompaction = { plan, specs, results: [], done, settle };
+    this.#running.add(running);
+    for (const spec of specs) this.#byJob.set(spec.jobId, running);
+    for (const spec of specs) this.#host.runner.submit({ type: 'compaction', spec });
     return true;
+  }
+
+  /** Compaction jobs submitted and not finished (a split compaction counts each range). */
+  #busyJobs(): number {
+    return this.#byJob.size;
+  }
+
+  /**
+   * Key ranges to run `plan` in: one per idle compaction worker at most (maxSubcompactions),
+   * each worth at least half an output file (below that a job's fixed cost outweighs the gain). Level-0 outputs stay one job: their order in level
+   * 0 is by file number, which disjoint parallel outputs would not need but the invariant checks.
+   */
+  #subcompactionRanges(plan: CompactionPlan): SubcompactionRange[] {
+    const idle = this.#maxCompactions - this.#busyJobs();
+    const max = Math.min(this.#maxSubcompactions, Math.max(1, idle));
+    if (max < 2 || plan.outputLevel === 0) return [{ lower: undefined, upper: undefined }];
+    const files = plan.inputs.flatMap((l) => l.files);
+    return subcompactionRanges(files, max, plan.maxOutputFileBytes / 2);
   }
 
   #trivialMove(plan: CompactionPlan): boolean {
@@ -170,7 +200,7 @@ export class CompactionManager {
     return true;
   }
 
-  #jobSpec(plan: CompactionPlan): CompactionJobSpec {
+  #jobSpec(plan: CompactionPlan, range: SubcompactionRange): CompactionJobSpec {
     const host = this.#host;
     const inputBytes = plan.inputs.reduce((n, l) => n + totalBytes(l.files), 0);
     const inputFiles = plan.inputs.reduce((n, l) => n + l.files.length, 0);
@@ -195,28 +225,37 @@ export class CompactionManager {
       bottommost: plan.bottommost,
       builder: host.builderOptionsFor(plan.outputLevel, plan.bottommost),
       readaheadBytes: this.#options.compactionReadaheadSize,
+      ...(range.lower !== undefined ? { lowerBound: range.lower } : {}),
+      ...(range.upper !== undefined ? { upperBound: range.upper } : {}),
       ...(host.mergeOperatorSpec ? { mergeOperatorSpec: host.mergeOperatorSpec } : {}),
       ...(host.compactionFilterSpec ? { compactionFilterSpec: host.compactionFilterSpec } : {}),
     };
   }
 
-  /** Installs a finished job (called by the database's result handler). */
+  /**
+   * Takes a finished job (called by the database's result handler). A compaction is installed
+   * when its last job reports; if any job failed, none of its outputs become live.
+   */
   onResult(result: CompactionJobResult): void {
-    const running = this.#running.get(result.jobId);
+    const running = this.#byJob.get(result.jobId);
     if (running === undefined) return;
-    this.#running.delete(result.jobId);
+    this.#byJob.delete(result.jobId);
+    running.results.push(result);
+    if (running.results.length < running.specs.length) return;
+    this.#running.delete(running);
     const release = (): void => {
-      for (const n of running.spec.outputFileNumbers) this.#host.pendingOutputs.delete(n);
+      for (const spec of running.specs) for (const n of spec.outputFileNumbers) this.#host.pendingOutputs.delete(n);
     };
-    if (result.error) {
+    const failed = running.results.find((r) => r.error !== undefined);
+    if (failed?.error) {
       release();
-      const err = new LsmError((result.error.code as never) ?? 'LSM_IO', `compaction to level ${running.plan.outputLevel} failed: ${result.error.message}`);
+      const err = new LsmError((failed.error.code as never) ?? 'LSM_IO', `compaction to level ${running.plan.outputLevel} failed: ${failed.error.message}`);
       this.#host.fail(err);
       running.settle(err);
       return;
     }
     try {
-      this.#install(running.plan, result);
+      this.#install(running.plan, running.results);
     } catch (err) {
       // The MANIFEST write may have reached the disk: keep the outputs until the next open decides.
       this.#host.fail(err);
@@ -224,20 +263,29 @@ export class CompactionManager {
       return;
     }
     release();
-    this.counters.count++;
-    this.counters.bytesRead += result.bytesRead;
-    this.counters.bytesWritten += result.bytesWritten;
-    this.counters.jobMicros += result.micros;
-    this.counters.inputEntries += result.stats?.inputEntries ?? 0;
+    this.#count(running);
     running.settle();
     this.#host.afterInstall();
     this.maybeSchedule();
   }
 
-  #install(plan: CompactionPlan, result: CompactionJobResult): void {
+  #count(running: RunningCompaction): void {
+    const c = this.counters;
+    c.count++;
+    if (running.specs.length > 1) c.subcompactions += running.specs.length;
+    // Every job reports the whole compaction's input bytes; count them once.
+    c.bytesRead += running.results[0]!.bytesRead;
+    for (const r of running.results) {
+      c.bytesWritten += r.bytesWritten;
+      c.jobMicros += r.micros;
+      c.inputEntries += r.stats?.inputEntries ?? 0;
+    }
+  }
+
+  #install(plan: CompactionPlan, results: CompactionJobResult[]): void {
     const edit = new VersionEdit();
     for (const { level, files } of plan.inputs) for (const f of files) edit.deletedFiles.push({ level, number: f.number });
-    for (const o of result.outputs) {
+    for (const o of results.flatMap((r) => r.outputs)) {
       edit.newFiles.push({ level: plan.outputLevel, meta: { number: o.number, size: o.size, smallest: o.smallest, largest: o.largest } });
     }
     if (plan.compactPointer) edit.compactPointers.push(plan.compactPointer);
@@ -286,7 +334,7 @@ export class CompactionManager {
     this.counters.stops++;
     while (this.#shouldStop() && !this.#host.failed()) {
       this.maybeSchedule();
-      const first = this.#running.keys().next();
+      const first = this.#byJob.keys().next();
       if (first.done) break; // nothing can make progress; writing on beats deadlock
       this.#host.runner.waitSync(first.value);
     }
@@ -310,7 +358,7 @@ export class CompactionManager {
   /** Waits for every running compaction. */
   async #drain(): Promise<void> {
     while (this.#running.size > 0) {
-      await Promise.allSettled([...this.#running.values()].map((r) => r.done));
+      await Promise.allSettled([...this.#running].map((r) => r.done));
     }
   }
 
@@ -383,7 +431,7 @@ export class CompactionManager {
   async #runNow(plan: CompactionPlan): Promise<void> {
     if (!this.#start(plan)) throw new LsmError('LSM_IO', 'manual compaction failed to start');
     if (plan.trivialMove) return;
-    const running = [...this.#running.values()].find((r) => r.plan === plan);
+    const running = [...this.#running].find((r) => r.plan === plan);
     assert(running !== undefined, 'a started compaction is running');
     await running.done;
   }
@@ -410,7 +458,8 @@ export class CompactionManager {
   /** Forgets running jobs (their outputs are orphans the next open deletes). */
   shutdown(): void {
     this.#disabled = true;
-    for (const r of this.#running.values()) r.settle(new LsmError('LSM_CLOSED', 'database closed during compaction'));
+    for (const r of this.#running) r.settle(new LsmError('LSM_CLOSED', 'database closed during compaction'));
     this.#running.clear();
+    this.#byJob.clear();
   }
 }

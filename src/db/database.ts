@@ -214,7 +214,7 @@ export class Database {
     this.#compactionRunner = worker && functions.workerSafe
       ? new WorkerJobRunner(onResult, options.maxBackgroundJobs - 1)
       : new InlineJobRunner(this.#fs, onResult, compactionFunctions);
-    this.#compactions = new CompactionManager(this.#compactionHost(functions), options.compaction, options.maxBackgroundJobs - 1, options.disableAutoCompactions);
+    this.#compactions = new CompactionManager(this.#compactionHost(functions), options.compaction, { maxCompactions: options.maxBackgroundJobs - 1, maxSubcompactions: options.maxSubcompactions }, options.disableAutoCompactions);
     this.#mem = MemTable.create(options.writeBufferSize);
   }
 

@@ -6,6 +6,7 @@ import { type CompactionOptions, resolveCompactionOptions } from '../compaction/
 import {
   type CompactionFilterOption, type MergeOperatorOption, checkCompactionFilter, checkMergeOperator, isUserFunctionSpec,
 } from '../compaction/merge-operator.js';
+import { availableParallelism } from 'node:os';
 import type { FileSystem } from '../fs/file-system.js';
 import { nodeFileSystem } from '../fs/node-fs.js';
 import type { RecoveryMode } from '../record/log-reader.js';
@@ -19,8 +20,16 @@ export interface DatabaseOptions extends Partial<CompactionOptions> {
   mergeOperator?: MergeOperatorOption;
   /** Sees values during compaction: keep, remove or change them (TTL cleanup). */
   compactionFilter?: CompactionFilterOption;
-  /** Background jobs at once, counting the flush job: one flush, the rest compactions. Default 2. */
+  /**
+   * Background jobs at once, counting the flush job: one flush, the rest compactions (each on its
+   * own worker thread). Default: the machine's cores (os.availableParallelism()), at least 2.
+   */
   maxBackgroundJobs?: number;
+  /**
+   * Most key ranges one compaction is split into, each run as its own job on an idle compaction
+   * worker (RocksDB's max_subcompactions). Default: the number of compaction workers.
+   */
+  maxSubcompactions?: number;
   /** Turns automatic compactions off (compactRange still works). Default false. */
   disableAutoCompactions?: boolean;
   /** Create the database when the directory holds none. Default true. */
@@ -66,6 +75,7 @@ export interface ResolvedOptions {
   mergeOperator: MergeOperatorOption | undefined;
   compactionFilter: CompactionFilterOption | undefined;
   maxBackgroundJobs: number;
+  maxSubcompactions: number;
   disableAutoCompactions: boolean;
   createIfMissing: boolean;
   errorIfExists: boolean;
@@ -122,12 +132,14 @@ export function resolveOptions(options: DatabaseOptions = {}): ResolvedOptions {
     throw new RangeError('backgroundMode "worker" needs a file system that worker threads can reach');
   }
   if (options.mergeOperator !== undefined && !isUserFunctionSpec(options.mergeOperator)) checkMergeOperator(options.mergeOperator);
+  const maxBackgroundJobs = int('maxBackgroundJobs', options.maxBackgroundJobs, Math.min(64, Math.max(2, availableParallelism())), 2, 64);
   if (options.compactionFilter !== undefined && !isUserFunctionSpec(options.compactionFilter)) checkCompactionFilter(options.compactionFilter);
   return {
     compaction: resolveCompactionOptions(pickCompactionOptions(options)),
     mergeOperator: options.mergeOperator,
     compactionFilter: options.compactionFilter,
-    maxBackgroundJobs: int('maxBackgroundJobs', options.maxBackgroundJobs, 2, 2, 64),
+    maxBackgroundJobs,
+    maxSubcompactions: int('maxSubcompactions', options.maxSubcompactions, maxBackgroundJobs - 1, 1, 64),
     disableAutoCompactions: bool('disableAutoCompactions', options.disableAutoCompactions, false),
     createIfMissing: bool('createIfMissing', options.createIfMissing, true),
     errorIfExists: bool('errorIfExists', options.errorIfExists, false),

@@ -66,10 +66,12 @@ function check(db: Database, model: Model, snapshot?: Snapshot): void {
   }
 }
 
-async function run(style: 'leveled' | 'universal', cmds: Cmd[]): Promise<void> {
+async function run(style: 'leveled' | 'universal', split: boolean, cmds: Cmd[]): Promise<void> {
   let fs = new MemFileSystem();
+  // split: three compaction workers, each compaction cut into up to three key ranges.
+  const concurrency = split ? { maxBackgroundJobs: 4, maxSubcompactions: 3 } : { maxBackgroundJobs: 2 };
   const options = (): DatabaseOptions => ({
-    fileSystem: fs, compactionStyle: style, mergeOperator: createConcat(), compression: 'none',
+    ...concurrency, fileSystem: fs, compactionStyle: style, mergeOperator: createConcat(), compression: 'none',
     writeBufferSize: 4096, targetFileSizeBase: 2048, maxBytesForLevelBase: 8192, level0FileNumCompactionTrigger: 2,
     blockSize: 256,
   });
@@ -109,6 +111,7 @@ async function run(style: 'leveled' | 'universal', cmds: Cmd[]): Promise<void> {
     if (!db.isClosed) {
       const s = db.stats();
       totals.compactions += s.compaction.count + s.compaction.trivialMoves;
+      totals.subcompactions += s.compaction.subcompactions;
       totals.deeperFiles += s.levels.slice(1).reduce((n, l) => n + l.files, 0);
     }
     await db.close().catch(() => undefined);
@@ -116,16 +119,21 @@ async function run(style: 'leveled' | 'universal', cmds: Cmd[]): Promise<void> {
 }
 
 /** Work the runs did, so the test fails if compactions stop happening at all. */
-const totals = { compactions: 0, deeperFiles: 0 };
+const totals = { compactions: 0, deeperFiles: 0, subcompactions: 0 };
 
 describe('compaction agrees with the model', () => {
   for (const style of ['leveled', 'universal'] as const) {
-    it(`${style}: random workloads with merges, range deletes, snapshots, manual compactions, reopens and crashes`, async () => {
-      totals.compactions = 0;
-      totals.deeperFiles = 0;
-      await fc.assert(fc.asyncProperty(fc.array(cmd, { minLength: 20, maxLength: 120 }), (cmds) => run(style, cmds)), fcParams(25));
-      expect(totals.compactions).toBeGreaterThan(10);
-      expect(totals.deeperFiles).toBeGreaterThan(0);
-    });
+    for (const split of [false, true]) {
+      const name = `${style}${split ? ' with subcompactions' : ''}`;
+      it(`${name}: random workloads with merges, range deletes, snapshots, manual compactions, reopens and crashes`, async () => {
+        totals.compactions = 0;
+        totals.deeperFiles = 0;
+        totals.subcompactions = 0;
+        await fc.assert(fc.asyncProperty(fc.array(cmd, { minLength: 20, maxLength: 120 }), (cmds) => run(style, split, cmds)), fcParams(split ? 15 : 25));
+        expect(totals.compactions).toBeGreaterThan(10);
+        expect(totals.deeperFiles).toBeGreaterThan(0);
+        if (split) expect(totals.subcompactions).toBeGreaterThan(0);
+      });
+    }
   }
 });
