@@ -7,14 +7,15 @@ import { decodeFixed32 } from '../base/coding.js';
 import { crc32c, unmaskCrc } from '../base/crc32c.js';
 import { CorruptionError } from '../base/errors.js';
 import type { BlockHandle } from './block-handle.js';
-import { CompressionType, codecFor } from './compression.js';
+import { CompressionType, type Scratch, codecFor } from './compression.js';
 
 /**
  * The decoded contents of the block whose stored bytes (contents + trailer) start at
- * buf[start]. Uncompressed blocks come back as a view into `buf`; compressed ones as the
- * codec's output. Throws CorruptionError naming the file and the block's offset.
+ * buf[start]. Uncompressed blocks come back as a view into `buf`; compressed ones as a fresh
+ * buffer, or, given `scratch`, as a view into it (valid until the scratch is reused). Throws
+ * CorruptionError naming the file and the block's offset.
  */
-export function decodeBlock(buf: Uint8Array, start: number, handle: BlockHandle, file: string): Uint8Array {
+export function decodeBlock(buf: Uint8Array, start: number, handle: BlockHandle, file: string, scratch?: Scratch): Uint8Array {
   const end = start + handle.size;
   const stored = unmaskCrc(decodeFixed32(buf, end + 1));
   const actual = crc32c(buf.subarray(start, end + 1));
@@ -24,5 +25,6 @@ export function decodeBlock(buf: Uint8Array, start: number, handle: BlockHandle,
   const type = buf[end]!;
   const contents = buf.subarray(start, end);
   if (type === CompressionType.None) return contents;
-  return codecFor(type, { file, offset: handle.offset }).decompress(contents, file, handle.offset);
+  const codec = codecFor(type, { file, offset: handle.offset });
+  return scratch === undefined ? codec.decompress(contents, file, handle.offset) : codec.decompressInto(contents, scratch, file, handle.offset);
 }

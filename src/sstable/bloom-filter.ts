@@ -5,31 +5,30 @@
  * hashing h, h + delta, ... with delta = rotate(h, 15) and h = LevelDB's 32-bit Hash with seed
  * 0xbc9f1d34. One filter per table means a point lookup checks one filter, not one per block.
  */
-import { decodeFixed32 } from '../base/coding.js';
 
 const HASH_SEED = 0xbc9f1d34;
 const HASH_M = 0xc6a4a793;
 
-/** LevelDB's util/hash.cc Hash (a murmur-like 32-bit hash). */
+/**
+ * LevelDB's util/hash.cc Hash (a murmur-like 32-bit hash). Written in int32 arithmetic
+ * (Math.imul, |, ^) so it runs without heap numbers: it hashes every key a table gets.
+ */
 export function bloomHash(data: Uint8Array, start = 0, end = data.length): number {
-  const n = end - start;
-  let h = (HASH_SEED ^ Math.imul(n, HASH_M)) >>> 0;
+  let h = HASH_SEED ^ Math.imul(end - start, HASH_M);
   let i = start;
-  for (; i + 4 <= end; i += 4) {
-    const w = decodeFixed32(data, i);
-    h = (h + w) >>> 0;
-    h = Math.imul(h, HASH_M) >>> 0;
-    h = (h ^ (h >>> 16)) >>> 0;
+  for (const limit = end - 3; i < limit; i += 4) {
+    const w = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
+    h = Math.imul(h + w, HASH_M);
+    h ^= h >>> 16;
   }
   const rest = end - i;
-  if (rest === 3) h = (h + (data[i + 2]! << 16)) >>> 0;
-  if (rest >= 2) h = (h + (data[i + 1]! << 8)) >>> 0;
+  if (rest === 3) h += data[i + 2]! << 16;
+  if (rest >= 2) h += data[i + 1]! << 8;
   if (rest >= 1) {
-    h = (h + data[i]!) >>> 0;
-    h = Math.imul(h, HASH_M) >>> 0;
-    h = (h ^ (h >>> 24)) >>> 0;
+    h = Math.imul(h + data[i]!, HASH_M);
+    h ^= h >>> 24;
   }
-  return h;
+  return h >>> 0;
 }
 
 export function probesFor(bitsPerKey: number): number {
@@ -39,37 +38,48 @@ export function probesFor(bitsPerKey: number): number {
 
 /** Collects key hashes while a table is built; `finish()` lays out the filter. */
 export class BloomFilterBuilder {
-  #hashes: number[] = [];
+  #hashes = new Uint32Array(1024);
+  #count = 0;
 
   constructor(readonly bitsPerKey: number) {}
 
   addKey(userKey: Uint8Array): void {
-    this.#hashes.push(bloomHash(userKey));
+    this.#push(bloomHash(userKey));
   }
 
   /** Adds the user-key part [start, end) of a larger buffer without copying. */
   addKeyRange(buf: Uint8Array, start: number, end: number): void {
-    this.#hashes.push(bloomHash(buf, start, end));
+    this.#push(bloomHash(buf, start, end));
+  }
+
+  #push(hash: number): void {
+    if (this.#count === this.#hashes.length) {
+      const grown = new Uint32Array(this.#hashes.length * 2);
+      grown.set(this.#hashes);
+      this.#hashes = grown;
+    }
+    this.#hashes[this.#count++] = hash;
   }
 
   get keyCount(): number {
-    return this.#hashes.length;
+    return this.#count;
   }
 
   finish(): Uint8Array {
     const k = probesFor(this.bitsPerKey);
     // At least 64 bits keeps the false-positive rate sane for tiny tables.
-    const bits = Math.max(64, this.#hashes.length * this.bitsPerKey);
+    const bits = Math.max(64, this.#count * this.bitsPerKey);
     const bytes = Math.ceil(bits / 8);
     const totalBits = bytes * 8;
     const out = new Uint8Array(bytes + 1);
-    for (const hash of this.#hashes) {
-      let h = hash;
-      const delta = ((h >>> 17) | (h << 15)) >>> 0;
+    const hashes = this.#hashes;
+    for (let i = 0; i < this.#count; i++) {
+      let h = hashes[i]!;
+      const delta = (h >>> 17) | (h << 15);
       for (let j = 0; j < k; j++) {
-        const bit = h % totalBits;
+        const bit = (h >>> 0) % totalBits;
         out[bit >>> 3]! |= 1 << (bit & 7);
-        h = (h + delta) >>> 0;
+        h = (h + delta) | 0;
       }
     }
     out[bytes] = k;
@@ -94,11 +104,11 @@ export class BloomFilter {
     // A malformed or reserved encoding answers "maybe", as LevelDB does: never a false negative.
     if (this.#totalBits === 0 || this.#k < 1 || this.#k > 30) return true;
     let h = bloomHash(userKey);
-    const delta = ((h >>> 17) | (h << 15)) >>> 0;
+    const delta = (h >>> 17) | (h << 15);
     for (let j = 0; j < this.#k; j++) {
-      const bit = h % this.#totalBits;
+      const bit = (h >>> 0) % this.#totalBits;
       if ((this.#bits[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;
-      h = (h + delta) >>> 0;
+      h = (h + delta) | 0;
     }
     return true;
   }

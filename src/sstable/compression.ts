@@ -27,8 +27,9 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { decodeVarint32, encodeFixed32, encodeVarint, varintLength, type Cursor } from '../base/coding.js';
+import { decodeVarint32, encodeVarint, varintLength, type Cursor } from '../base/coding.js';
 import { CorruptionError, LsmError } from '../base/errors.js';
+import { lz4DecodeInto, snappyDecodeInto } from './block-decoders.js';
 
 /** Block compression type ids: RocksDB's values (LevelDB knows 0 and 1). Never reuse an id. */
 export const enum CompressionType {
@@ -128,6 +129,12 @@ export interface Codec {
    * its size does not match the recorded one.
    */
   decompress(input: Uint8Array, fileName?: string, offset?: number): Uint8Array;
+  /**
+   * As decompress, but into `scratch`'s buffer where the codec can (snappy, lz4, zstd-napi): the
+   * result is then a view valid until `scratch` is used again. For compaction scans, which
+   * decode every block once and keep none.
+   */
+  decompressInto(input: Uint8Array, scratch: Scratch, fileName?: string, offset?: number): Uint8Array;
 }
 
 export type ZstdBackend = 'zstd-napi' | '@bokuweb/zstd-wasm';
@@ -300,7 +307,8 @@ const MAX_VARINT32 = 0xffffffff;
 /** Scratch buffers up to this size are kept between calls; larger ones are transient. */
 const MAX_RETAINED_SCRATCH = 4 << 20;
 
-class Scratch {
+/** A buffer reused from call to call, grown as needed (large requests get a transient one). */
+export class Scratch {
   private buf = new Uint8Array(0);
 
   get(size: number): Uint8Array {
@@ -368,6 +376,10 @@ class NoneCodec implements Codec {
   decompress(input: Uint8Array): Uint8Array {
     return input.slice();
   }
+
+  decompressInto(input: Uint8Array): Uint8Array {
+    return input;
+  }
 }
 
 /** Raw snappy blocks. The snappy preamble is a varint32 length; a copy op emits at most 64 bytes from 3. */
@@ -387,18 +399,19 @@ class SnappyCodec implements Codec {
     }
   }
 
+  /** Decoded by snappyDecodeInto (./block-decoders.ts): faster than the binding's call and copy. */
   decompress(input: Uint8Array, fileName?: string, offset?: number): Uint8Array {
     const [declared] = readSizeHeader('snappy', input, 22, 16, fileName, offset);
-    let out: Uint8Array | string;
-    try {
-      out = this.lib.uncompressSync(input, { asBuffer: true, copyOutputData: true });
-    } catch (err) {
-      throw corrupt('snappy', 'is malformed', fileName, offset, err);
-    }
-    if (typeof out === 'string' || out.length !== declared) {
-      throw corrupt('snappy', 'decompressed to the wrong size', fileName, offset, undefined, declared, typeof out === 'string' ? -1 : out.length);
-    }
-    return plain(out);
+    const out = new Uint8Array(declared);
+    snappyDecodeInto(input, out, { file: fileName, offset });
+    return out;
+  }
+
+  decompressInto(input: Uint8Array, scratch: Scratch, fileName?: string, offset?: number): Uint8Array {
+    const [declared] = readSizeHeader('snappy', input, 22, 16, fileName, offset);
+    const out = scratch.get(declared);
+    snappyDecodeInto(input, out, { file: fileName, offset });
+    return out.subarray(0, declared);
   }
 }
 
@@ -406,16 +419,15 @@ class SnappyCodec implements Codec {
  * LZ4 in RocksDB format 2 over lz4-wasm-nodejs (lz4_flex's block codec compiled to wasm).
  * That package frames its blocks as `[u32 LE uncompressed length][raw LZ4 block]`
  * (lz4_flex `compress_prepend_size`), so:
- * - compress overwrites the tail of that 4-byte prefix with our varint32 (which is at most 4
- *   bytes below 2^28) and returns the view starting at the varint: no copy;
- * - decompress rebuilds the 4-byte prefix in a scratch buffer in front of the raw block.
+ * compress overwrites the tail of that 4-byte prefix with our varint32 (which is at most 4
+ * bytes below 2^28) and returns the view starting at the varint: no copy. Decompression does
+ * not use the package at all (see decompress).
  */
 class Lz4Codec implements Codec {
   readonly type = CompressionType.LZ4;
   readonly name = 'lz4' as const;
   readonly backend = 'lz4-wasm-nodejs';
   private readonly out = new Scratch();
-  private readonly in = new Scratch();
 
   constructor(private readonly lib: Lz4WasmModule) {}
 
@@ -442,22 +454,26 @@ class Lz4Codec implements Codec {
     return out.subarray(0, hdr + rawLen);
   }
 
+  /** Decoded by lz4DecodeInto (./block-decoders.ts): no copy into wasm memory and back. */
   decompress(input: Uint8Array, fileName?: string, offset?: number): Uint8Array {
-    // An LZ4 sequence emits at most 255 bytes per input byte (match-length extension bytes).
-    const [declared, start] = readSizeHeader('lz4', input, 255, 64, fileName, offset);
-    const rawLen = input.length - start;
-    if (rawLen === 0) throw corrupt('lz4', 'has no payload', fileName, offset);
-    const framed = this.in.get(4 + rawLen);
-    encodeFixed32(framed, 0, declared);
-    framed.set(input.subarray(start), 4);
-    let out: Uint8Array;
-    try {
-      out = this.lib.decompress(framed.subarray(0, 4 + rawLen));
-    } catch (err) {
-      throw corrupt('lz4', 'is malformed', fileName, offset, err);
-    }
-    if (out.length !== declared) throw corrupt('lz4', 'decompressed to the wrong size', fileName, offset, undefined, declared, out.length);
+    const [declared, start] = this.#header(input, fileName, offset);
+    const out = new Uint8Array(declared);
+    lz4DecodeInto(input, start, declared, out, { file: fileName, offset });
     return out;
+  }
+
+  decompressInto(input: Uint8Array, scratch: Scratch, fileName?: string, offset?: number): Uint8Array {
+    const [declared, start] = this.#header(input, fileName, offset);
+    const out = scratch.get(declared);
+    lz4DecodeInto(input, start, declared, out, { file: fileName, offset });
+    return out.subarray(0, declared);
+  }
+
+  #header(input: Uint8Array, fileName?: string, offset?: number): [number, number] {
+    // An LZ4 sequence emits at most 255 bytes per input byte (match-length extension bytes).
+    const header = readSizeHeader('lz4', input, 255, 64, fileName, offset);
+    if (input.length === header[1]) throw corrupt('lz4', 'has no payload', fileName, offset);
+    return header;
   }
 }
 
@@ -495,7 +511,15 @@ class ZstdNapiCodec implements Codec {
 
   decompress(input: Uint8Array, fileName?: string, offset?: number): Uint8Array {
     const [declared, start] = readSizeHeader('zstd', input, ZSTD_MAX_EXPANSION, ZSTD_SLACK, fileName, offset);
-    const out = new Uint8Array(declared);
+    return this.#decompressTo(input, start, new Uint8Array(declared), declared, fileName, offset);
+  }
+
+  decompressInto(input: Uint8Array, scratch: Scratch, fileName?: string, offset?: number): Uint8Array {
+    const [declared, start] = readSizeHeader('zstd', input, ZSTD_MAX_EXPANSION, ZSTD_SLACK, fileName, offset);
+    return this.#decompressTo(input, start, scratch.get(declared).subarray(0, declared), declared, fileName, offset);
+  }
+
+  #decompressTo(input: Uint8Array, start: number, out: Uint8Array, declared: number, fileName?: string, offset?: number): Uint8Array {
     let n: number;
     try {
       n = this.dctx.decompress(out, input.subarray(start));
@@ -625,6 +649,11 @@ class ZstdWasmCodec implements Codec {
     const out = m.HEAPU8.slice(dstPtr, dstPtr + n);
     this.trim();
     return out;
+  }
+
+  /** The output must leave wasm memory anyway: one copy, as decompress. */
+  decompressInto(input: Uint8Array, _scratch: Scratch, fileName?: string, offset?: number): Uint8Array {
+    return this.decompress(input, fileName, offset);
   }
 }
 

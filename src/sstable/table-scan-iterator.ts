@@ -3,13 +3,12 @@
  *
  * Point reads fetch one 4 KiB block per syscall through the block cache; a compaction reads
  * every data block once, in file order. This cursor instead reads the file in chunks of at
- * least `readaheadBytes` into one reused buffer, verifies and decodes each block from there, and
- * walks it with one reused BlockIterator. Nothing enters the block cache, so a compaction never
+ * least `readaheadBytes` into one reused buffer, verifies and decodes each block from there into
+ * another reused buffer, and walks it with one reused BlockIterator. Nothing enters the block cache, so a compaction never
  * evicts the read path's hot blocks.
  *
  * Views returned by key() and value() are valid until the cursor moves (the InternalIterator
- * contract); an uncompressed block's values live in the readahead buffer and are overwritten
- * by the next chunk.
+ * contract): the next block overwrites them.
  */
 import { AssertionError, CorruptionError } from '../base/errors.js';
 import { compareInternalKeysRange } from '../base/internal-key.js';
@@ -18,6 +17,7 @@ import type { RandomAccessFile } from '../fs/file-system.js';
 import { Block, BlockIterator } from './block.js';
 import { decodeBlock } from './block-decode.js';
 import type { BlockIndex } from './block-index.js';
+import { Scratch } from './compression.js';
 import { BLOCK_TRAILER_BYTES } from './format.js';
 
 export class TableScanIterator implements InternalIterator {
@@ -32,6 +32,8 @@ export class TableScanIterator implements InternalIterator {
   /** Index of the current data block; index.count when exhausted. */
   #blockIndex = 0;
   #blocks: BlockIterator | undefined;
+  /** Where compressed blocks are decoded, reused block after block. */
+  readonly #decoded = new Scratch();
   #closed = false;
 
   constructor(file: RandomAccessFile, index: BlockIndex, readaheadBytes: number, onClose: () => void) {
@@ -106,7 +108,7 @@ export class TableScanIterator implements InternalIterator {
     }
     const handle = { offset: this.#index.blockOffset(i), size: this.#index.blockSize(i) };
     const start = this.#bring(handle.offset, handle.size + BLOCK_TRAILER_BYTES);
-    const block = new Block(decodeBlock(this.#buf, start, handle, this.#file.path), this.#file.path, handle.offset);
+    const block = new Block(decodeBlock(this.#buf, start, handle, this.#file.path, this.#decoded), this.#file.path, handle.offset);
     if (this.#blocks === undefined) this.#blocks = block.iterator(compareInternalKeysRange);
     else this.#blocks.reset(block);
   }

@@ -3,7 +3,7 @@ import { CorruptionError, LsmError } from '../../../src/base/errors.js';
 import { ValueKind, makeInternalKey, userKeyOf } from '../../../src/base/internal-key.js';
 import { MemFileSystem } from '../../../src/fs/mem-fs.js';
 import { BlockCache } from '../../../src/sstable/block-cache.js';
-import { BloomFilter, BloomFilterBuilder } from '../../../src/sstable/bloom-filter.js';
+import { BloomFilter, BloomFilterBuilder, bloomHash } from '../../../src/sstable/bloom-filter.js';
 import { CompressionType, loadCodecs } from '../../../src/sstable/compression.js';
 import { TableBuilder } from '../../../src/sstable/table-builder.js';
 import { TableReader } from '../../../src/sstable/table-reader.js';
@@ -123,6 +123,17 @@ describe('table format', () => {
 });
 
 describe('bloom filter', () => {
+  it("hashes as LevelDB's Hash with the bloom seed (util/hash_test.cc vectors)", () => {
+    const h = (bytes: number[]): number => bloomHash(Uint8Array.from(bytes));
+    expect(h([])).toBe(0xbc9f1d34);
+    expect(h([0x62])).toBe(0xef1345c4);
+    expect(h([0xc3, 0x97])).toBe(0x5b663814);
+    expect(h([0xe2, 0x99, 0xa5])).toBe(0x323c078f);
+    expect(h([0xe1, 0x80, 0xb9, 0x32])).toBe(0xed21633a);
+    // A key inside a larger buffer hashes as the key alone.
+    expect(bloomHash(Uint8Array.from([9, 0xe1, 0x80, 0xb9, 0x32, 9]), 1, 5)).toBe(0xed21633a);
+  });
+
   it('has no false negatives and about 1% false positives at 10 bits per key', () => {
     const b = new BloomFilterBuilder(10);
     for (let i = 0; i < 10000; i++) b.addKey(k(`present-${i}`));
