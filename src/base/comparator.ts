@@ -6,8 +6,13 @@
 
 export const BYTEWISE_COMPARATOR_NAME = 'leveldb.BytewiseComparator';
 
-/** Below this length a JS loop beats the native Buffer.compare call overhead. */
-const SHORT_COMPARE = 32;
+/**
+ * Bytes compared by a JS loop before handing the rest to the native Buffer.compare: the native
+ * call costs ~150 ns (two Buffer views and the call), a loop ~0.5 ns a byte, so the loop wins
+ * for the first ~128 bytes. Keys of keyed state share long prefixes (state id, key group,
+ * key), so most comparisons end inside it.
+ */
+const LOOP_BYTES = 128;
 
 /** Compares a[aStart, aEnd) with b[bStart, bEnd) bytewise; returns <0, 0 or >0. */
 export function compareBytesRange(
@@ -17,17 +22,17 @@ export function compareBytesRange(
   const aLen = aEnd - aStart;
   const bLen = bEnd - bStart;
   const n = aLen < bLen ? aLen : bLen;
-  if (n > SHORT_COMPARE) {
-    const c = Buffer.compare(
-      Buffer.from(a.buffer, a.byteOffset + aStart, n),
-      Buffer.from(b.buffer, b.byteOffset + bStart, n),
-    );
-    if (c !== 0) return c;
-    return aLen - bLen;
-  }
-  for (let i = 0; i < n; i++) {
+  const m = n < LOOP_BYTES ? n : LOOP_BYTES;
+  for (let i = 0; i < m; i++) {
     const d = a[aStart + i]! - b[bStart + i]!;
     if (d !== 0) return d;
+  }
+  if (n > m) {
+    const c = Buffer.compare(
+      Buffer.from(a.buffer, a.byteOffset + aStart + m, n - m),
+      Buffer.from(b.buffer, b.byteOffset + bStart + m, n - m),
+    );
+    if (c !== 0) return c;
   }
   return aLen - bLen;
 }

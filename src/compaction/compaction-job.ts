@@ -15,7 +15,6 @@ import { LsmError } from '../base/errors.js';
 import { KIND_FOR_SEEK, MAX_SEQUENCE, TRAILER_BYTES, compareInternalKeys, makeInternalKey } from '../base/internal-key.js';
 import type { InternalIterator } from '../base/iterator.js';
 import { FragmentedRangeTombstones, type RangeTombstone } from '../base/range-tombstone.js';
-import { ReusableBytes } from '../base/reusable-bytes.js';
 import type { FileSystem, WritableFile } from '../fs/file-system.js';
 import { legacyTableFileName, tableFileName } from '../manifest/filenames.js';
 import type { FileMetaData } from '../manifest/version-edit.js';
@@ -141,9 +140,6 @@ class OutputWriter {
   #grandparentIndex = 0;
   #overlappedBytes = 0;
   #seenKey = false;
-  /** The last user key added; #seenUserKey is false before the first. */
-  readonly #lastUserKey = new ReusableBytes();
-  #seenUserKey = false;
 
   constructor(readonly fs: FileSystem, readonly spec: CompactionJobSpec, readonly tombstones: RangeTombstone[]) {
     this.#lower = spec.lowerBound;
@@ -151,20 +147,11 @@ class OutputWriter {
 
   add(key: Uint8Array, value: Uint8Array): void {
     const userEnd = key.length - TRAILER_BYTES;
-    const newUserKey = !this.#isLastUserKey(key, userEnd);
+    // A file is only cut between user keys, so the open builder knows the last one.
+    const newUserKey = this.#builder === undefined || !this.#builder.isLastUserKey(key, userEnd);
     if (this.#builder !== undefined && newUserKey && this.#shouldStopBefore(key)) this.#finish(key.slice(0, userEnd));
     if (this.#builder === undefined) this.#open();
     this.#builder!.add(key, value);
-    if (newUserKey) this.#rememberUserKey(key, userEnd);
-  }
-
-  #isLastUserKey(key: Uint8Array, userEnd: number): boolean {
-    return this.#seenUserKey && this.#lastUserKey.equals(key, 0, userEnd);
-  }
-
-  #rememberUserKey(key: Uint8Array, userEnd: number): void {
-    this.#lastUserKey.assign(key, 0, userEnd);
-    this.#seenUserKey = true;
   }
 
   /** LevelDB's ShouldStopBefore plus the size limit. */

@@ -15,6 +15,7 @@ import type { FileMetaData } from '../manifest/version-edit.js';
 import type { CompactionOptions } from './compaction-options.js';
 
 export type CompactionReason =
+  | 'intraL0'
   | 'level0FileCount'
   | 'levelSize'
   | 'manual'

@@ -14,6 +14,11 @@
  *    stay below maxCompactionBytes (SetupOtherInputs).
  * 4. Grandparents: files of outputLevel + 1 overlapping the range. Trivial move: one input file,
  *    no output-level file, grandparent overlap <= 10 × the target file size.
+ * 5. Intra-L0 (RocksDB's PickIntraL0Compaction): when level 0 is due but cannot compact into the
+ *    base level because that compaction is already running (or the base level's files are
+ *    busy), and level 0 has piled up to trigger + 2 files, the newest level-0 files not being
+ *    compacted (at least 4, in one run from the newest) merge into one level-0 file. Reads then
+ *    check fewer files and the next L0 -> base compaction has fewer inputs.
  * Concurrency (the db runs several compactions at once): a plan never includes a file being
  * compacted (a start file, an output-level file or an expansion that needs one is given up), and
  * only one L0 compaction runs at a time (as RocksDB: two could land overlapping outputs in the
@@ -47,10 +52,40 @@ export function pickLeveledCompaction(input: PickerInput, options: CompactionOpt
     .filter((s) => s.score >= 1)
     .sort((a, b) => b.score - a.score || a.level - b.level);
   for (const { level, score } of scores) {
-    const plan = level === 0 ? pickLevel0(ctx, score) : pickLevel(ctx, level, score);
+    const plan = level === 0 ? pickLevel0(ctx, score) ?? pickIntraLevel0(ctx, score) : pickLevel(ctx, level, score);
     if (plan !== undefined) return plan;
   }
   return undefined;
+}
+
+/** Fewest level-0 files an intra-L0 compaction merges (RocksDB's kMinFilesForIntraL0Compaction). */
+const MIN_INTRA_L0_FILES = 4;
+
+function pickIntraLevel0(ctx: Ctx, score: number): CompactionPlan | undefined {
+  const { files, beingCompacted } = ctx.input;
+  const l0 = files[0] ?? [];
+  if (l0.length < ctx.options.level0FileNumCompactionTrigger + 2) return undefined;
+  // Newest first, while not being compacted: the output (a new, higher file number) then sits
+  // above every older level-0 file, as its data does.
+  const inputs: FileMetaData[] = [];
+  let bytes = 0;
+  for (const f of l0) {
+    if (beingCompacted.has(f.number) || bytes + f.size > ctx.options.maxCompactionBytes) break;
+    inputs.push(f);
+    bytes += f.size;
+  }
+  if (inputs.length < MIN_INTRA_L0_FILES) return undefined;
+  return {
+    reason: 'intraL0',
+    inputs: [{ level: 0, files: inputs }],
+    outputLevel: 0,
+    trivialMove: false,
+    grandparents: [],
+    maxOutputFileBytes: Number.MAX_SAFE_INTEGER,
+    maxGrandparentOverlapBytes: Number.MAX_SAFE_INTEGER,
+    bottommost: false,
+    score,
+  };
 }
 
 /**

@@ -67,6 +67,8 @@ export interface CompactionCounters {
   trivialMoves: number;
   bytesRead: number;
   bytesWritten: number;
+  /** Compactions that merged level-0 files into one level-0 file (included in count). */
+  intraL0: number;
   /** Jobs of compactions that ran split into key ranges (0 when none was split). */
   subcompactions: number;
   /** Wall time of finished compaction jobs on their threads, summed (input MB/s per thread = bytesRead / jobMicros). */
@@ -98,7 +100,7 @@ export class CompactionManager {
   #owedDelayMicros = 0;
   #stallCache: { version: unknown; level0Count: number; pendingBytes: number } | undefined;
   readonly counters: CompactionCounters = {
-    count: 0, trivialMoves: 0, bytesRead: 0, bytesWritten: 0, subcompactions: 0, jobMicros: 0, inputEntries: 0, slowdownWrites: 0, slowdownMicros: 0, stops: 0, stopMicros: 0,
+    count: 0, trivialMoves: 0, bytesRead: 0, bytesWritten: 0, intraL0: 0, subcompactions: 0, jobMicros: 0, inputEntries: 0, slowdownWrites: 0, slowdownMicros: 0, stops: 0, stopMicros: 0,
   };
 
   constructor(host: CompactionHost, options: CompactionOptions, concurrency: { maxCompactions: number; maxSubcompactions: number }, disableAutoCompactions: boolean) {
@@ -272,6 +274,7 @@ export class CompactionManager {
   #count(running: RunningCompaction): void {
     const c = this.counters;
     c.count++;
+    if (running.plan.reason === 'intraL0') c.intraL0++;
     if (running.specs.length > 1) c.subcompactions += running.specs.length;
     // Every job reports the whole compaction's input bytes; count them once.
     c.bytesRead += running.results[0]!.bytesRead;

@@ -127,6 +127,12 @@ export class TableBuilder {
     }
   }
 
+  /** Whether key[0, userLength) is the user key of the last entry added (false before the first). */
+  isLastUserKey(key: Uint8Array, userLength: number): boolean {
+    if (this.#props.numEntries === 0) return false;
+    return this.#sameUserKeyAsLast(key, userLength);
+  }
+
   /** Whether ikey's user key (its first userLength bytes) is the last added key's. */
   #sameUserKeyAsLast(ikey: Uint8Array, userLength: number): boolean {
     if (this.#last.length - TRAILER_BYTES !== userLength) return false;

@@ -112,6 +112,7 @@ async function run(style: 'leveled' | 'universal', split: boolean, cmds: Cmd[]):
       const s = db.stats();
       totals.compactions += s.compaction.count + s.compaction.trivialMoves;
       totals.subcompactions += s.compaction.subcompactions;
+      totals.intraL0 += s.compaction.intraL0;
       totals.deeperFiles += s.levels.slice(1).reduce((n, l) => n + l.files, 0);
     }
     await db.close().catch(() => undefined);
@@ -119,7 +120,7 @@ async function run(style: 'leveled' | 'universal', split: boolean, cmds: Cmd[]):
 }
 
 /** Work the runs did, so the test fails if compactions stop happening at all. */
-const totals = { compactions: 0, deeperFiles: 0, subcompactions: 0 };
+const totals = { compactions: 0, deeperFiles: 0, subcompactions: 0, intraL0: 0 };
 
 describe('compaction agrees with the model', () => {
   for (const style of ['leveled', 'universal'] as const) {
@@ -129,6 +130,7 @@ describe('compaction agrees with the model', () => {
         totals.compactions = 0;
         totals.deeperFiles = 0;
         totals.subcompactions = 0;
+        totals.intraL0 = 0;
         await fc.assert(fc.asyncProperty(fc.array(cmd, { minLength: 20, maxLength: 120 }), (cmds) => run(style, split, cmds)), fcParams(split ? 15 : 25));
         expect(totals.compactions).toBeGreaterThan(10);
         expect(totals.deeperFiles).toBeGreaterThan(0);

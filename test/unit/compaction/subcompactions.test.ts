@@ -92,3 +92,37 @@ describe('a compaction split into subcompactions on worker threads', () => {
     }
   }, 60_000);
 });
+
+describe('intra-L0 compaction on worker threads', () => {
+  it('merges newer level-0 files while a long L0 -> base compaction runs, losing nothing', async () => {
+    const dir = tempDir();
+    try {
+      const db = await Database.open(dir.path, {
+        maxBackgroundJobs: 3, maxSubcompactions: 1, wal: false, compression: 'none',
+        writeBufferSize: 32 * 1024, targetFileSizeBase: 1024 * 1024, level0FileNumCompactionTrigger: 2,
+      });
+      const model = new Map<string, string>();
+      const put = (n: number, v: string): void => {
+        db.put(key(n), bytes(v));
+        model.set(text(key(n))!, v);
+      };
+      // A large last level makes every L0 -> base compaction slow.
+      for (let i = 0; i < 80_000; i++) put(i, `base-${i}-${'y'.repeat(80)}`);
+      await db.compactRange();
+      // Then small flushes, one after another, faster than the base compaction finishes.
+      for (let round = 0; round < 400 && db.stats().compaction.intraL0 === 0; round++) {
+        for (let i = 0; i < 300; i++) put((round * 7919 + i * 13) % 80_000, `r${round}-${i}`);
+        await db.flush();
+      }
+      expect(db.stats().compaction.intraL0).toBeGreaterThan(0);
+      await db.close();
+      const again = await Database.open(dir.path, { wal: false });
+      const got = new Map([...again.iterator()].map(([k, v]) => [text(k)!, text(v)!]));
+      expect(got.size).toBe(model.size);
+      for (const [k, v] of model) if (got.get(k) !== v) expect(`${k}=${got.get(k)}`).toBe(`${k}=${v}`);
+      await again.close();
+    } finally {
+      dir.cleanup();
+    }
+  }, 120_000);
+});
