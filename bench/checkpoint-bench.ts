@@ -21,7 +21,11 @@
  * - Each mode's last checkpoint is restored and compared with the model's final state, key by key
  *   in one sorted pass (mismatches must be 0).
  * - When every workload is done (nothing else running), each last checkpoint is restored again
- *   for timing, alternating with a plain copy of the same files: median MB/s of several rounds.
+ *   for timing, alternating with a plain copy of the same files: median MiB/s of several rounds.
+ * - After the restore checks, each database is fully compacted (compactRange): S_c, the live data's
+ *   size with nothing obsolete left, gives the codec's ratio S_o/S_c and the space amplification
+ *   of every checkpoint; the compaction counters up to the last checkpoint show whether
+ *   compaction kept up with the writes.
  *
  * Usage: node dist/bench/checkpoint-bench.js [--state-mb 100] [--intervals 10] [--change-pct 10]
  *   [--codecs none,snappy,lz4,zstd] [--modes incremental,full] [--styles leveled,universal]
@@ -37,10 +41,10 @@ import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import {
   CheckpointStorage, Checkpointer, Database, WriteBatch, readCheckpointMetadata, restoreCheckpoint,
-  type CheckpointMetadata, type CompressionName, type DatabaseOptions, type LiveFiles,
+  type CheckpointMetadata, type CompressionName, type DatabaseOptions, type DatabaseStats, type LiveFiles,
 } from '../src/index.js';
 import { codecFor, compressionTypeFromName, loadCodecs } from '../src/sstable/compression.js';
-import { barChart } from './svg-charts.js';
+import { barChart, lineChart } from './svg-charts.js';
 import { fsyncPath } from '../src/checkpoint/directory-storage.js';
 import { runPool } from '../src/checkpoint/pool.js';
 
@@ -622,18 +626,20 @@ interface IntervalRow {
   /** Pinning alone (shared by both modes). */
   pinMs: number;
   writerBlockedMs: number;
+  /** Level-0 tables in the pinned version: flushes compaction had not yet merged down. */
+  l0Files: number;
 }
 
 interface RestoreTiming {
   bytes: number;
   files: number;
-  /** Medians over the rounds, MB/s (MiB/s). */
-  restoreMBps: number;
-  copyMBps: number;
-  copySyncMBps: number;
+  /** Medians over the rounds, MiB/s. */
+  restoreMiBps: number;
+  copyMiBps: number;
+  copySyncMiBps: number;
   /** CPU time of this process (all threads, user + system) per operation, medians, ms: restore does more work than a copy. */
   cpuMs: { restore: number; copy: number; copySync: number };
-  /** Per round: restore, copy, copy + fsync, MB/s. */
+  /** Per round: restore, copy, copy + fsync, MiB/s. */
   rounds: { restore: number; copy: number; copySync: number }[];
 }
 
@@ -641,13 +647,25 @@ interface ConfigResult {
   codec: CompressionName;
   mode: Mode;
   style: Style;
+  /** S_o: the model's live key + value bytes after the last interval. */
   rawBytes: number;
+  /**
+   * S_c: bytes of the live tables once the state of the last checkpoint is fully compacted
+   * (compactRange after it): the live data with no obsolete versions or tombstones left.
+   */
   compressedBytes: number;
+  /** The codec's ratio: S_o / S_c. */
   ratio: number;
-  /** S_o / S at the initial checkpoint (freshly flushed, no obsolete versions): the codec's own ratio. */
+  /**
+   * C₀ = S_o / S at the initial checkpoint. The build only inserts, so nothing in S is obsolete,
+   * but its tables are flushed or partly compacted rather than bottommost, so C₀ is not quite the
+   * codec's ratio.
+   */
   initialRatio: number;
-  /** S_c / (S_o / initialRatio): obsolete versions and tombstones the live tables still hold. */
+  /** S at the last checkpoint / S_c: what the live tables held beyond the fully compacted data. */
   spaceAmp: number;
+  /** Space amplification at each checkpoint (index = interval); see spaceAmpAt(). */
+  spaceAmpByCheckpoint: number[];
   /** interval 0 is the checkpoint of the initial state; 1..n the intervals. */
   checkpoints: IntervalRow[];
   meanUploaded: number;
@@ -671,13 +689,56 @@ interface ConfigResult {
     timing?: RestoreTiming;
   };
   flushes: number;
-  compactions: unknown;
+  /** The database's compaction counters at the last checkpoint (before the full compaction). */
+  compactions: DatabaseStats['compaction'];
+  /** Memtable stalls (maxWriteBufferNumber) at the last checkpoint. */
+  memtableStalls: DatabaseStats['stalls'];
+  keepUp: KeepUp;
   /** Tables per level in the last checkpoint's version (L0 first). */
   levelFiles: number[];
   /** Wall time of the whole codec × style workload (shared by its modes). */
   wallMs: number;
-  /** Where the workload's wall time went: open + Checkpointer.open, waiting for the generator, applying, checkpointing, restore checks, then waiting for close (the last compaction) to finish. */
-  phaseMs: { setup: number; wait: number; build: number; intervals: number; checkpoints: number; close: number; verify: number };
+  phaseMs: PhaseMs;
+}
+
+/**
+ * Where a workload's wall time went: open + Checkpointer.open, waiting for the generator,
+ * applying, checkpointing, restore checks, the full compaction after them (it first waits for
+ * the compaction still running), close.
+ */
+interface PhaseMs {
+  setup: number;
+  wait: number;
+  build: number;
+  intervals: number;
+  checkpoints: number;
+  verify: number;
+  fullCompaction: number;
+  close: number;
+}
+
+/**
+ * Did compaction keep up with the writes? Derived from the counters at the last checkpoint (the
+ * full compaction after it is not counted) and from level-0 counts seen during the run.
+ */
+interface KeepUp {
+  /** Compaction jobs that rewrote tables, and trivial moves (a table moved down a level, no I/O). */
+  compactions: number;
+  trivialMoves: number;
+  bytesRead: number;
+  bytesWritten: number;
+  /** Wall time of the finished compaction jobs on their threads, summed. */
+  jobSeconds: number;
+  /** bytesRead / job time: how fast one compaction thread consumes input, MiB/s. */
+  inputMiBpsPerThread: number;
+  /** Most level-0 tables in any checkpoint's pinned version. */
+  maxL0AtCheckpoints: number;
+  /** Most level-0 tables seen after any write batch was applied (sampled, so at most the true maximum). */
+  maxL0Seen: number;
+  /** Time writers were slowed down or stopped (level 0, pending compaction bytes) or stalled on full memtables. */
+  stallSeconds: number;
+  /** The engine's estimate of the bytes compactions still had to write at the last checkpoint (leveled only; universal reports none). */
+  pendingBytes: number;
 }
 
 interface WorkloadParams {
@@ -689,11 +750,20 @@ interface WorkloadParams {
 
 const tick = (): Promise<void> => new Promise((res) => setImmediate(res));
 
-async function applyPhase(db: Database, batches: Uint8Array, ranges: number[]): Promise<void> {
+const level0Files = (db: Database): number => db.stats().levels[0]?.files ?? 0;
+
+/**
+ * Replays a phase's batches. Returns the most level-0 tables seen after any batch: how far flushes
+ * ran ahead of compaction between checkpoints (one stats() read per ~256 KiB batch is cheap).
+ */
+async function applyPhase(db: Database, batches: Uint8Array, ranges: number[]): Promise<number> {
+  let maxL0 = 0;
   for (let i = 0; i < ranges.length; i += 2) {
     db.write(WriteBatch.fromRep(batches.subarray(ranges[i]!, ranges[i + 1]!)));
     await tick(); // let flush and compaction results in
+    maxL0 = Math.max(maxL0, level0Files(db));
   }
+  return maxL0;
 }
 
 function p50(xs: number[]): number {
@@ -770,7 +840,8 @@ async function runWorkload(spec: WorkloadSpec, wl: WorkloadFeed, p: WorkloadPara
     let prevNumbers = new Set<number>();
     let lastPin: PinnedVersion | undefined;
     let lastLevels: number[] = [];
-    const phaseMs = { setup: performance.now() - t0, wait: 0, build: 0, intervals: 0, checkpoints: 0, close: 0, verify: 0 };
+    let maxL0Seen = 0;
+    const phaseMs: PhaseMs = { setup: performance.now() - t0, wait: 0, build: 0, intervals: 0, checkpoints: 0, verify: 0, fullCompaction: 0, close: 0 };
 
     const checkpointAll = async (interval: number, phase: PhaseSpec): Promise<void> => {
       const c0 = performance.now();
@@ -786,13 +857,14 @@ async function runWorkload(spec: WorkloadSpec, wl: WorkloadFeed, p: WorkloadPara
       lastPin = describePin(live);
       lastLevels = [];
       for (const f of live.files) lastLevels[f.level] = (lastLevels[f.level] ?? 0) + 1;
+      const l0Files = lastLevels[0] ?? 0;
       try {
         for (const m of p.modes) {
           const r = await cps.get(m)!.checkpoint();
           rows.get(m)!.push({
             interval, rawBytes: phase.rawBytes, changedRawBytes: phase.changedRawBytes, uploadedBytes: r.uploadedBytes,
             referencedBytes: r.referencedBytes, metadataBytes: r.metadataBytes, newTableBytes, newFiles: r.newFiles, reusedFiles: r.reusedFiles,
-            durationMs: pinMs + r.durationMs, pinMs, writerBlockedMs: live.writerBlockedMs,
+            durationMs: pinMs + r.durationMs, pinMs, writerBlockedMs: live.writerBlockedMs, l0Files,
           });
         }
       } finally {
@@ -808,65 +880,37 @@ async function runWorkload(spec: WorkloadSpec, wl: WorkloadFeed, p: WorkloadPara
       const phase = await wl.phase(i); // the generator may still be writing it
       const a0 = performance.now();
       phaseMs.wait += a0 - w0;
-      await applyPhase(source, wl.batches, phase.ranges);
+      maxL0Seen = Math.max(maxL0Seen, await applyPhase(source, wl.batches, phase.ranges));
       if (i === 0) phaseMs.build = performance.now() - a0;
       else phaseMs.intervals += performance.now() - a0;
       await checkpointAll(i, phase);
     }
+    // Counters as of the last checkpoint: whether compaction kept up with the workload, without
+    // the full compaction below.
     const stats = source.stats();
-    // close() waits for the running compaction, whose result nothing uses any more: let it
-    // finish while the restores are checked (they read only the storages).
-    closing = source.close();
-    closing.catch(() => undefined);
 
-    // Restore each mode's last checkpoint and check it against the pinned version and the model.
-    const results: ConfigResult[] = [];
-    const metas = new Map<Mode, CheckpointMetadata>();
-    for (const m of p.modes) metas.set(m, await readCheckpointMetadata(CheckpointStorage.directory(storeDirs[m]!), 'latest'));
-    const crossProblems = crossCheckModes(metas);
-    for (const m of p.modes) {
-      const v0 = performance.now();
-      const target = join(verifyDir, m);
-      const rs = await restoreCheckpoint(CheckpointStorage.directory(storeDirs[m]!), 'latest', target);
-      const check = await checkRestored(target, options, lastPin!, await wl.finalState(), spec.keyModes.includes(m));
-      check.problems.push(...crossProblems);
-      await rm(target, { recursive: true, force: true });
-      const verifyMs = performance.now() - v0;
-      phaseMs.verify += verifyMs;
+    // The restores read only the storages: the compaction still running goes on meanwhile.
+    const restores = await checkRestores(spec, storeDirs, verifyDir, options, lastPin!, await wl.finalState(), p.modes);
+    for (const r of restores.values()) phaseMs.verify += r.verifyMs;
 
-      const cps = rows.get(m)!;
-      const last = cps[cps.length - 1]!;
-      const ivs = cps.slice(1);
-      const totalUploaded = ivs.reduce((a, r) => a + r.uploadedBytes, 0);
-      const initialRatio = cps[0]!.rawBytes / Math.max(1, cps[0]!.referencedBytes);
-      results.push({
-        codec, mode: m, style,
-        rawBytes: last.rawBytes,
-        compressedBytes: last.referencedBytes,
-        ratio: last.rawBytes / Math.max(1, last.referencedBytes),
-        initialRatio,
-        spaceAmp: last.referencedBytes / Math.max(1, last.rawBytes / initialRatio),
-        checkpoints: cps,
-        meanUploaded: totalUploaded / Math.max(1, ivs.length),
-        meanReferenced: ivs.reduce((a, r) => a + r.referencedBytes, 0) / Math.max(1, ivs.length),
-        totalUploaded,
-        totalMetadata: ivs.reduce((a, r) => a + r.metadataBytes, 0),
-        totalNewTables: ivs.reduce((a, r) => a + r.newTableBytes, 0),
-        checkpointP50Ms: p50(ivs.map((r) => r.durationMs)),
-        writerBlockedMaxMs: Math.max(0, ...cps.map((r) => r.writerBlockedMs)),
-        restore: { keys: check.keys, mismatches: check.mismatches, problems: check.problems, sampledGets: check.sampledGets, bytes: rs.bytes, verifyMs },
-        flushes: stats.flush.count,
-        compactions: stats.compaction,
-        levelFiles: Array.from(lastLevels, (n) => n ?? 0),
-        wallMs: 0,
-        phaseMs,
-      });
-    }
+    // S_c: the last checkpoint's state fully compacted (no writes came after it). The checkpoints
+    // already taken keep their tables, so this changes nothing the restores checked.
+    const f0 = performance.now();
+    await source.compactRange();
+    const compactedBytes = source.stats().levels.reduce((a, l) => a + l.bytes, 0);
+    phaseMs.fullCompaction = performance.now() - f0;
     const z0 = performance.now();
+    closing = source.close();
     await closing;
     phaseMs.close = performance.now() - z0;
-    const wallMs = performance.now() - t0;
-    for (const r of results) r.wallMs = wallMs;
+
+    const modeRows = p.modes.map((m) => rows.get(m)!);
+    const facts: WorkloadFacts = {
+      stats, compactedBytes, phaseMs, wallMs: performance.now() - t0,
+      keepUp: keepUpOf(stats, modeRows[0] ?? [], maxL0Seen),
+      levelFiles: Array.from(lastLevels, (n) => n ?? 0),
+    };
+    const results = p.modes.map((m, i) => configResult(spec, m, modeRows[i]!, restores.get(m)!, facts));
     ok = true;
     return { results, storeDirs };
   } finally {
@@ -876,6 +920,102 @@ async function runWorkload(spec: WorkloadSpec, wl: WorkloadFeed, p: WorkloadPara
     await rm(verifyDir, { recursive: true, force: true });
     if (!ok) for (const d of Object.values(storeDirs)) await rm(d, { recursive: true, force: true });
   }
+}
+
+/**
+ * Restores each mode's last checkpoint and checks it against the pinned version and the model
+ * (and the two modes' last checkpoints against each other).
+ */
+async function checkRestores(
+  spec: WorkloadSpec, storeDirs: Partial<Record<Mode, string>>, verifyDir: string, options: DatabaseOptions,
+  pin: PinnedVersion, final: FinalState, modes: Mode[],
+): Promise<Map<Mode, ConfigResult['restore']>> {
+  const metas = new Map<Mode, CheckpointMetadata>();
+  for (const m of modes) metas.set(m, await readCheckpointMetadata(CheckpointStorage.directory(storeDirs[m]!), 'latest'));
+  const crossProblems = crossCheckModes(metas);
+  const out = new Map<Mode, ConfigResult['restore']>();
+  for (const m of modes) {
+    const v0 = performance.now();
+    const target = join(verifyDir, m);
+    const rs = await restoreCheckpoint(CheckpointStorage.directory(storeDirs[m]!), 'latest', target);
+    const check = await checkRestored(target, options, pin, final, spec.keyModes.includes(m));
+    check.problems.push(...crossProblems);
+    await rm(target, { recursive: true, force: true });
+    out.set(m, { keys: check.keys, mismatches: check.mismatches, problems: check.problems, sampledGets: check.sampledGets, bytes: rs.bytes, verifyMs: performance.now() - v0 });
+  }
+  return out;
+}
+
+/** What one codec × style workload measured, shared by the results of its modes. */
+interface WorkloadFacts {
+  /** At the last checkpoint. */
+  stats: DatabaseStats;
+  /** Live table bytes after the full compaction: S_c. */
+  compactedBytes: number;
+  keepUp: KeepUp;
+  levelFiles: number[];
+  phaseMs: PhaseMs;
+  wallMs: number;
+}
+
+/**
+ * Space amplification at a checkpoint: its live table bytes S over what its state would take
+ * fully compacted. Only the last checkpoint's state was compacted (S_c, where this is exactly
+ * S / S_c); for the earlier ones the compacted size is their raw state at the codec's ratio,
+ * S_o,n / ratio, because S_o drifts over the intervals (deletes outweigh inserts).
+ */
+function spaceAmpAt(c: IntervalRow, ratio: number): number {
+  return c.referencedBytes / Math.max(1, c.rawBytes / ratio);
+}
+
+/** `rows`: one mode's checkpoints (the L0 counts are the pins', the same for every mode). */
+function keepUpOf(stats: DatabaseStats, rows: IntervalRow[], maxL0Sampled: number): KeepUp {
+  const c = stats.compaction;
+  const maxL0AtCheckpoints = Math.max(0, ...rows.map((r) => r.l0Files));
+  return {
+    compactions: c.count,
+    trivialMoves: c.trivialMoves,
+    bytesRead: c.bytesRead,
+    bytesWritten: c.bytesWritten,
+    jobSeconds: c.jobMicros / 1e6,
+    inputMiBpsPerThread: c.jobMicros > 0 ? c.bytesRead / MiB / (c.jobMicros / 1e6) : 0,
+    maxL0AtCheckpoints,
+    maxL0Seen: Math.max(maxL0Sampled, maxL0AtCheckpoints), // the pins saw level 0 too
+    stallSeconds: (c.slowdownMicros + c.stopMicros + stats.stalls.micros) / 1e6,
+    pendingBytes: c.pendingBytes,
+  };
+}
+
+function configResult(spec: WorkloadSpec, mode: Mode, cps: IntervalRow[], restore: ConfigResult['restore'], w: WorkloadFacts): ConfigResult {
+  const last = cps[cps.length - 1]!;
+  const ivs = cps.slice(1);
+  const totalUploaded = ivs.reduce((a, r) => a + r.uploadedBytes, 0);
+  const ratio = last.rawBytes / Math.max(1, w.compactedBytes);
+  return {
+    codec: spec.codec, mode, style: spec.style,
+    rawBytes: last.rawBytes,
+    compressedBytes: w.compactedBytes,
+    ratio,
+    initialRatio: cps[0]!.rawBytes / Math.max(1, cps[0]!.referencedBytes),
+    spaceAmp: spaceAmpAt(last, ratio),
+    spaceAmpByCheckpoint: cps.map((c) => spaceAmpAt(c, ratio)),
+    checkpoints: cps,
+    meanUploaded: totalUploaded / Math.max(1, ivs.length),
+    meanReferenced: ivs.reduce((a, r) => a + r.referencedBytes, 0) / Math.max(1, ivs.length),
+    totalUploaded,
+    totalMetadata: ivs.reduce((a, r) => a + r.metadataBytes, 0),
+    totalNewTables: ivs.reduce((a, r) => a + r.newTableBytes, 0),
+    checkpointP50Ms: p50(ivs.map((r) => r.durationMs)),
+    writerBlockedMaxMs: Math.max(0, ...cps.map((r) => r.writerBlockedMs)),
+    restore,
+    flushes: w.stats.flush.count,
+    compactions: w.stats.compaction,
+    memtableStalls: w.stats.stalls,
+    keepUp: w.keepUp,
+    levelFiles: w.levelFiles,
+    wallMs: w.wallMs,
+    phaseMs: w.phaseMs,
+  };
 }
 
 // ------------------------------------------------------------------------------------------
@@ -931,7 +1071,7 @@ async function timeRestore(storeDir: string, rounds: number): Promise<RestoreTim
   const med = (k: keyof RestoreTiming['rounds'][number]): number => median(out.map((r) => r[k]));
   const cpuMed = (k: keyof RestoreTiming['rounds'][number]): number => median(cpu.map((r) => r[k]));
   return {
-    bytes, files: meta.files.length, restoreMBps: med('restore'), copyMBps: med('copy'), copySyncMBps: med('copySync'),
+    bytes, files: meta.files.length, restoreMiBps: med('restore'), copyMiBps: med('copy'), copySyncMiBps: med('copySync'),
     cpuMs: { restore: cpuMed('restore'), copy: cpuMed('copy'), copySync: cpuMed('copySync') }, rounds: out,
   };
 }
@@ -964,26 +1104,34 @@ function checkText(r: ConfigResult): string {
   return r.restore.keys > 0 ? `ok: version, ${r.restore.sampledGets} gets, all ${r.restore.keys} keys` : `ok: version, ${r.restore.sampledGets} gets`;
 }
 
+/** S at the last checkpoint: its live table bytes. */
+const lastS = (r: ConfigResult): number => r.checkpoints[r.checkpoints.length - 1]?.referencedBytes ?? 0;
+
+/** One result per codec × style (the first mode's): what the workload's modes share. */
+function perWorkload(results: ConfigResult[]): ConfigResult[] {
+  return results.filter((x, i, all) => all.findIndex((y) => y.codec === x.codec && y.style === x.style) === i);
+}
+
 function summaryTable(results: ConfigResult[]): string[] {
   const lines = [
-    '| codec | style | mode | S_o raw MB | S_c MB | ratio S_o/S_c | C₀ initial ratio | space amp | mean ΔS MB | mean S MB | ΔS/S | total uploaded MB | ckpt p50 ms | writer blocked max ms | restore check |',
-    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| codec | style | mode | S_o raw MiB | S_c fully compacted MiB | ratio S_o/S_c | C₀ initial S_o/S | S last checkpoint MiB | space amp S/S_c | mean ΔS MiB | mean S MiB | ΔS/S | total uploaded MiB | ckpt p50 ms | writer blocked max ms | restore check |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of results) {
-    lines.push(`| ${r.codec} | ${r.style} | ${r.mode} | ${mb(r.rawBytes)} | ${mb(r.compressedBytes)} | ${r.ratio.toFixed(2)} | ${r.initialRatio.toFixed(2)} | ${r.spaceAmp.toFixed(2)} | ${mb(r.meanUploaded)} | ${mb(r.meanReferenced)} | ${(r.meanUploaded / Math.max(1, r.meanReferenced)).toFixed(3)} | ${mb(r.totalUploaded)} | ${ms(r.checkpointP50Ms)} | ${ms(r.writerBlockedMaxMs)} | ${checkText(r)} |`);
+    lines.push(`| ${r.codec} | ${r.style} | ${r.mode} | ${mb(r.rawBytes)} | ${mb(r.compressedBytes)} | ${r.ratio.toFixed(2)} | ${r.initialRatio.toFixed(2)} | ${mb(lastS(r))} | ${r.spaceAmp.toFixed(2)} | ${mb(r.meanUploaded)} | ${mb(r.meanReferenced)} | ${(r.meanUploaded / Math.max(1, r.meanReferenced)).toFixed(3)} | ${mb(r.totalUploaded)} | ${ms(r.checkpointP50Ms)} | ${ms(r.writerBlockedMaxMs)} | ${checkText(r)} |`);
   }
   return lines;
 }
 
 function pairTable(results: ConfigResult[]): string[] {
   const lines = [
-    '| codec | style | total uploaded incremental MB | total uploaded full MB | incremental / full | changed raw MB (all intervals) | changed raw × C MB | incremental / (changed × C) |',
+    '| codec | style | total uploaded incremental MiB | total uploaded full MiB | incremental / full | changed raw MiB (all intervals) | changed raw × C MiB | incremental / (changed × C) |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const inc of results.filter((r) => r.mode === 'incremental')) {
     const full = results.find((r) => r.mode === 'full' && r.codec === inc.codec && r.style === inc.style);
     const changed = inc.checkpoints.slice(1).reduce((a, r) => a + r.changedRawBytes, 0);
-    const changedC = changed / inc.initialRatio;
+    const changedC = changed / inc.ratio;
     lines.push(`| ${inc.codec} | ${inc.style} | ${mb(inc.totalUploaded)} | ${full ? mb(full.totalUploaded) : '-'} | ${full ? (inc.totalUploaded / full.totalUploaded).toFixed(3) : '-'} | ${mb(changed)} | ${mb(changedC)} | ${(inc.totalUploaded / Math.max(1, changedC)).toFixed(2)} |`);
   }
   return lines;
@@ -994,13 +1142,14 @@ function intervalTable(r: ConfigResult): string[] {
   const lines = [
     `#### ${r.codec} / ${r.style} / ${r.mode}`,
     '',
-    `| interval | S_o raw MB | changed raw MB | ΔS uploaded MB | S referenced MB | ΔS/S | new tables since previous MB | ${inc ? 'ΔS / new tables | ' : ''}metadata KB | new files | reused files | duration ms | writer blocked ms |`,
-    `|---:|---:|---:|---:|---:|---:|---:|${inc ? '---:|' : ''}---:|---:|---:|---:|---:|`,
+    `| interval | S_o raw MiB | changed raw MiB | ΔS uploaded MiB | S referenced MiB | space amp | L0 tables | ΔS/S | new tables since previous MiB | ${inc ? 'ΔS / new tables | ' : ''}metadata KiB | new files | reused files | duration ms | writer blocked ms |`,
+    `|---:|---:|---:|---:|---:|---:|---:|---:|---:|${inc ? '---:|' : ''}---:|---:|---:|---:|---:|`,
   ];
-  for (const c of r.checkpoints) {
+  r.checkpoints.forEach((c, i) => {
     const ratio = inc ? ` ${(c.uploadedBytes / Math.max(1, c.newTableBytes)).toFixed(3)} |` : '';
-    lines.push(`| ${c.interval === 0 ? '0 (initial)' : c.interval} | ${mb(c.rawBytes)} | ${mb(c.changedRawBytes)} | ${mb(c.uploadedBytes)} | ${mb(c.referencedBytes)} | ${(c.uploadedBytes / Math.max(1, c.referencedBytes)).toFixed(3)} | ${mb(c.newTableBytes)} |${ratio} ${(c.metadataBytes / 1024).toFixed(1)} | ${c.newFiles} | ${c.reusedFiles} | ${ms(c.durationMs)} | ${ms(c.writerBlockedMs)} |`);
-  }
+    const amp = r.spaceAmpByCheckpoint[i]?.toFixed(2) ?? '-';
+    lines.push(`| ${c.interval === 0 ? '0 (initial)' : c.interval} | ${mb(c.rawBytes)} | ${mb(c.changedRawBytes)} | ${mb(c.uploadedBytes)} | ${mb(c.referencedBytes)} | ${amp} | ${c.l0Files} | ${(c.uploadedBytes / Math.max(1, c.referencedBytes)).toFixed(3)} | ${mb(c.newTableBytes)} |${ratio} ${(c.metadataBytes / 1024).toFixed(1)} | ${c.newFiles} | ${c.reusedFiles} | ${ms(c.durationMs)} | ${ms(c.writerBlockedMs)} |`);
+  });
   lines.push('');
   return lines;
 }
@@ -1008,7 +1157,7 @@ function intervalTable(r: ConfigResult): string[] {
 /** Incremental uploads against the physical minimum: the tables created since the previous checkpoint. */
 function minimumTable(results: ConfigResult[]): string[] {
   const lines = [
-    '| codec | style | new tables since previous, sum MB | ΔS uploaded, sum MB | metadata, sum KB | ΔS / new tables | (ΔS + metadata) / new tables | worst checkpoint ΔS / new tables | checkpoints above 1.05 |',
+    '| codec | style | new tables since previous, sum MiB | ΔS uploaded, sum MiB | metadata, sum KiB | ΔS / new tables | (ΔS + metadata) / new tables | worst checkpoint ΔS / new tables | checkpoints above 1.05 |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results.filter((x) => x.mode === 'incremental')) {
@@ -1022,29 +1171,45 @@ function minimumTable(results: ConfigResult[]): string[] {
 
 function restoreTable(results: ConfigResult[]): string[] {
   const lines = [
-    '| codec | style | mode | files | MB | restore MB/s | plain copy MB/s | copy + fsync MB/s | restore / copy | restore / (copy + fsync) | CPU ms restore / copy / copy + fsync | restore check | restore + check ms |',
+    '| codec | style | mode | files | MiB | restore MiB/s | plain copy MiB/s | copy + fsync MiB/s | restore / copy | restore / (copy + fsync) | CPU ms restore / copy / copy + fsync | restore check | restore + check ms |',
     '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
   ];
   for (const r of results) {
     const t = r.restore.timing;
     const cols = t === undefined
       ? '- | - | - | - | - | - | - | - |'
-      : `${t.files} | ${mb(t.bytes)} | ${t.restoreMBps.toFixed(0)} | ${t.copyMBps.toFixed(0)} | ${t.copySyncMBps.toFixed(0)} | ${(t.restoreMBps / t.copyMBps).toFixed(2)} | ${(t.restoreMBps / t.copySyncMBps).toFixed(2)} | ${t.cpuMs.restore.toFixed(0)} / ${t.cpuMs.copy.toFixed(0)} / ${t.cpuMs.copySync.toFixed(0)} |`;
+      : `${t.files} | ${mb(t.bytes)} | ${t.restoreMiBps.toFixed(0)} | ${t.copyMiBps.toFixed(0)} | ${t.copySyncMiBps.toFixed(0)} | ${(t.restoreMiBps / t.copyMiBps).toFixed(2)} | ${(t.restoreMiBps / t.copySyncMiBps).toFixed(2)} | ${t.cpuMs.restore.toFixed(0)} / ${t.cpuMs.copy.toFixed(0)} / ${t.cpuMs.copySync.toFixed(0)} |`;
     lines.push(`| ${r.codec} | ${r.style} | ${r.mode} | ${cols} ${checkText(r)} | ${r.restore.verifyMs.toFixed(0)} |`);
   }
   return lines;
 }
 
+const sec = (millis: number): string => (millis / 1000).toFixed(1);
+
 function phaseTable(results: ConfigResult[]): string[] {
   const lines = [
-    '| codec | style | open s | waiting for the generator s | build (apply) s | intervals (apply) s | checkpoints, both modes s | restore + checks, both modes s | close (after the checks) s | workload wall s | flushes | compactions | write slowdowns (s) | tables per level at the last checkpoint |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| codec | style | open s | waiting for the generator s | build (apply) s | intervals (apply) s | checkpoints, both modes s | restore + checks, both modes s | full compaction (after the checks) s | close s | workload wall s |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const r of results.filter((x, i, all) => all.findIndex((y) => y.codec === x.codec && y.style === x.style) === i)) {
-    const c = r.compactions as { count?: number; slowdownWrites?: number; slowdownMicros?: number; stops?: number };
-    const sec = (x: number): string => (x / 1000).toFixed(1);
+  for (const r of perWorkload(results)) {
     const ph = r.phaseMs;
-    lines.push(`| ${r.codec} | ${r.style} | ${sec(ph.setup)} | ${sec(ph.wait)} | ${sec(ph.build)} | ${sec(ph.intervals)} | ${sec(ph.checkpoints)} | ${sec(ph.verify)} | ${sec(ph.close)} | ${sec(r.wallMs)} | ${r.flushes} | ${c.count ?? '-'} | ${c.slowdownWrites ?? '-'} (${((c.slowdownMicros ?? 0) / 1e6).toFixed(1)}) | ${r.levelFiles.map((n, i) => `L${i}:${n}`).filter((x) => !x.endsWith(':0')).join(' ')} |`);
+    lines.push(`| ${r.codec} | ${r.style} | ${sec(ph.setup)} | ${sec(ph.wait)} | ${sec(ph.build)} | ${sec(ph.intervals)} | ${sec(ph.checkpoints)} | ${sec(ph.verify)} | ${sec(ph.fullCompaction)} | ${sec(ph.close)} | ${sec(r.wallMs)} |`);
+  }
+  return lines;
+}
+
+/** Compaction's work and backlog per codec × style, up to the last checkpoint. */
+function keepUpTable(results: ConfigResult[]): string[] {
+  const lines = [
+    '| codec | style | flushes | compactions | trivial moves | compaction read MiB | compaction written MiB | compaction job s | input MiB/s per thread | L0 tables at checkpoints, max | L0 tables seen, max | stall s (count: slowed writes / stops / memtable stalls) | pending compaction at the last checkpoint MiB | full compaction after it s | tables per level at the last checkpoint |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const r of perWorkload(results)) {
+    const k = r.keepUp;
+    const stalls = `${k.stallSeconds.toFixed(1)} (${r.compactions.slowdownWrites} / ${r.compactions.stops} / ${r.memtableStalls.count})`;
+    const pending = r.style === 'leveled' ? mb(k.pendingBytes) : '-'; // universal does not estimate it
+    const levels = r.levelFiles.map((n, i) => `L${i}:${n}`).filter((x) => !x.endsWith(':0')).join(' ');
+    lines.push(`| ${r.codec} | ${r.style} | ${r.flushes} | ${k.compactions} | ${k.trivialMoves} | ${mb(k.bytesRead)} | ${mb(k.bytesWritten)} | ${k.jobSeconds.toFixed(1)} | ${k.inputMiBpsPerThread.toFixed(1)} | ${k.maxL0AtCheckpoints} | ${k.maxL0Seen} | ${stalls} | ${pending} | ${sec(r.phaseMs.fullCompaction)} | ${levels} |`);
   }
   return lines;
 }
@@ -1052,23 +1217,37 @@ function phaseTable(results: ConfigResult[]): string[] {
 function uploadChart(inc: ConfigResult, full: ConfigResult | undefined): string[] {
   const rows = inc.checkpoints.slice(1);
   const max = Math.max(...rows.map((r) => r.referencedBytes), ...(full?.checkpoints.slice(1).map((r) => r.uploadedBytes) ?? []));
-  const lines = [`ΔS uploaded per interval, ${inc.codec} / ${inc.style} (█ incremental ΔS, ▒ full ΔS (= S), scale: ${mb(max)} MB)`];
+  const lines = [`ΔS uploaded per interval, ${inc.codec} / ${inc.style} (█ incremental ΔS, ▒ full ΔS (= S), scale: ${mb(max)} MiB)`];
   for (const r of rows) {
     const f = full?.checkpoints[r.interval];
-    lines.push(`  #${String(r.interval).padStart(2)} inc  |${bar(r.uploadedBytes, max, 50)}| ${mb(r.uploadedBytes).padStart(8)} MB`);
-    if (f) lines.push(`      full |${bar(f.uploadedBytes, max, 50, '▒')}| ${mb(f.uploadedBytes).padStart(8)} MB`);
+    lines.push(`  #${String(r.interval).padStart(2)} inc  |${bar(r.uploadedBytes, max, 50)}| ${mb(r.uploadedBytes).padStart(8)} MiB`);
+    if (f) lines.push(`      full |${bar(f.uploadedBytes, max, 50, '▒')}| ${mb(f.uploadedBytes).padStart(8)} MiB`);
   }
   return lines;
 }
 
 function ratioChart(results: ConfigResult[]): string[] {
   const rs = results.filter((r) => r.mode === 'incremental');
-  const max = Math.max(...rs.map((r) => r.ratio));
-  const max0 = Math.max(max, ...rs.map((r) => r.initialRatio));
-  const lines = [`compression ratio per codec (incremental runs; █ C₀ = S_o/S at the initial checkpoint, ▒ S_o/S_c after the last interval; scale ${max0.toFixed(2)}x)`];
+  const max = Math.max(...rs.map((r) => r.ratio), ...rs.map((r) => r.initialRatio));
+  const lines = [`compression ratio per codec (incremental runs; █ C₀ = S_o/S at the initial checkpoint, ▒ codec ratio S_o/S_c, S_c = fully compacted after the last checkpoint; scale ${max.toFixed(2)}x)`];
   for (const r of rs) {
-    lines.push(`  ${`${r.codec}/${r.style}`.padEnd(17)} |${bar(r.initialRatio, max0, 40)}| ${r.initialRatio.toFixed(2)}x  S ${mb(r.checkpoints[0]!.referencedBytes)} MB`);
-    lines.push(`  ${''.padEnd(17)} |${bar(r.ratio, max0, 40, '▒')}| ${r.ratio.toFixed(2)}x  S_c ${mb(r.compressedBytes)} MB`);
+    lines.push(`  ${`${r.codec}/${r.style}`.padEnd(17)} |${bar(r.initialRatio, max, 40)}| ${r.initialRatio.toFixed(2)}x  S ${mb(r.checkpoints[0]!.referencedBytes)} MiB`);
+    lines.push(`  ${''.padEnd(17)} |${bar(r.ratio, max, 40, '▒')}| ${r.ratio.toFixed(2)}x  S_c ${mb(r.compressedBytes)} MiB`);
+  }
+  return lines;
+}
+
+const SPARK = '▁▂▃▄▅▆▇█';
+
+/** Space amplification over the checkpoints, one sparkline per codec × style (the modes share it). */
+function spaceAmpChart(results: ConfigResult[]): string[] {
+  const ws = perWorkload(results);
+  const max = Math.max(1, ...ws.flatMap((r) => r.spaceAmpByCheckpoint));
+  const span = max > 1 ? max - 1 : 1;
+  const lines = [`space amplification per checkpoint (S / fully compacted size; one column per checkpoint from 0, ▁ = 1.00 or less, █ = ${max.toFixed(2)})`];
+  for (const r of ws) {
+    const cells = r.spaceAmpByCheckpoint.map((a) => SPARK[Math.round((Math.min(Math.max(a - 1, 0), span) / span) * (SPARK.length - 1))]!).join('');
+    lines.push(`  ${`${r.codec}/${r.style}`.padEnd(17)} |${cells}| last ${r.spaceAmp.toFixed(2)}, max ${Math.max(...r.spaceAmpByCheckpoint).toFixed(2)}`);
   }
   return lines;
 }
@@ -1299,7 +1478,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<unkn
     `- total ${totalSec.toFixed(1)} s: ${configs.length} codec × style workloads (${modes.length} modes each, ${jobs} at a time, replaying the workload while it was generated, ${(genMs / 1000).toFixed(1)} s) ${workloadsSec.toFixed(1)} s, restore timing ${restoreSec.toFixed(1)} s; CPU ${cpuSec.toFixed(0)} s (user + system, all threads); 1-minute load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end (${cpus().length} CPUs)`,
   ];
   if (incs.length > 0 && fulls.length > 0) {
-    headline.push(`- incremental uploaded ${mb(sum(incs, (r) => r.totalUploaded))} MB over intervals 1..${intervals} of all configurations, full ${mb(sum(fulls, (r) => r.totalUploaded))} MB: incremental / full = ${(sum(incs, (r) => r.totalUploaded) / Math.max(1, sum(fulls, (r) => r.totalUploaded))).toFixed(3)}`);
+    headline.push(`- incremental uploaded ${mb(sum(incs, (r) => r.totalUploaded))} MiB over intervals 1..${intervals} of all configurations, full ${mb(sum(fulls, (r) => r.totalUploaded))} MiB: incremental / full = ${(sum(incs, (r) => r.totalUploaded) / Math.max(1, sum(fulls, (r) => r.totalUploaded))).toFixed(3)}`);
   }
   if (incs.length > 0) {
     const worst = Math.max(0, ...incs.flatMap((r) => r.checkpoints.slice(1).map((c) => c.uploadedBytes / Math.max(1, c.newTableBytes))));
@@ -1309,8 +1488,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<unkn
   headline.push(`- writers blocked per checkpoint (the memtable freeze; one pin serves both modes): median ${ms(median(blocked))} ms, max ${ms(Math.max(0, ...blocked))} ms; ${blocked.filter((x) => x > 5).length} of ${blocked.length} pins above 5 ms (target ≤ 5 ms)`);
   if (timed.length > 0) {
     const rr = timed.map((r) => r.restore.timing!);
-    headline.push(`- restore from directory storage: median ${median(rr.map((t) => t.restoreMBps)).toFixed(0)} MB/s; plain copy ${median(rr.map((t) => t.copyMBps)).toFixed(0)} MB/s, copy + fsync ${median(rr.map((t) => t.copySyncMBps)).toFixed(0)} MB/s; restore / copy median ${median(rr.map((t) => t.restoreMBps / t.copyMBps)).toFixed(2)}, restore / (copy + fsync) median ${median(rr.map((t) => t.restoreMBps / t.copySyncMBps)).toFixed(2)} (target ≥ 0.80); CPU time of a restore ${median(rr.map((t) => t.cpuMs.restore / Math.max(1e-3, t.cpuMs.copy))).toFixed(1)}× a plain copy's (median)`);
+    headline.push(`- restore from directory storage: median ${median(rr.map((t) => t.restoreMiBps)).toFixed(0)} MiB/s; plain copy ${median(rr.map((t) => t.copyMiBps)).toFixed(0)} MiB/s, copy + fsync ${median(rr.map((t) => t.copySyncMiBps)).toFixed(0)} MiB/s; restore / copy median ${median(rr.map((t) => t.restoreMiBps / t.copyMiBps)).toFixed(2)}, restore / (copy + fsync) median ${median(rr.map((t) => t.restoreMiBps / t.copySyncMiBps)).toFixed(2)} (target ≥ 0.80); CPU time of a restore ${median(rr.map((t) => t.cpuMs.restore / Math.max(1e-3, t.cpuMs.copy))).toFixed(1)}× a plain copy's (median)`);
   }
+  if (results.length > 0) headline.push(compactionHeadline(perWorkload(results)));
   const keyChecked = results.filter((r) => r.restore.keys > 0);
   headline.push(`- restore check: ${results.some(checkFailed) ? `**${results.filter(checkFailed).length} of ${results.length} restores failed**` : `all ${results.length} restored last checkpoints passed`} (every restore: the pinned version exactly, CRC32C of every file, ${results[0]?.restore.sampledGets ?? 0} sampled gets incl. deleted keys; ${keyChecked.length} of them also compared with the model key by key, ${wl.expectedKeys} keys: ${keyChecked.map((r) => `${r.codec}/${r.style}/${r.mode}`).join(', ') || 'none'})`);
 
@@ -1324,13 +1504,13 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<unkn
     '',
     '### Summary (mean over intervals 1..n; the initial checkpoint is excluded)',
     '',
-    'Both modes of a codec and style checkpoint the same database at the same pinned versions, so S_o, S_c and the writer-blocked times are the same for both; ΔS is each mode\'s own uploads. Checkpoint duration = pinning (freeze, wait for the flush; shared) + the mode\'s own upload and metadata time.',
+    'Both modes of a codec and style checkpoint the same database at the same pinned versions, so S_o, S_c, S, space amp and the writer-blocked times are the same for both; ΔS is each mode\'s own uploads. S_c is the live tables\' size once the last checkpoint\'s state is fully compacted (compactRange after it), so ratio S_o/S_c is the codec\'s; C₀ is S_o/S at the initial checkpoint. Space amp = S at the last checkpoint / S_c: obsolete versions and tombstones compaction had not dropped. Checkpoint duration = pinning (freeze, wait for the flush; shared) + the mode\'s own upload and metadata time.',
     '',
     ...summaryTable(results),
     '',
     '### Incremental against full (sums over intervals 1..n)',
     '',
-    '"changed raw × C": the bytes the changed keys would take compressed at the codec\'s own ratio (C = 1/C₀, from the initial checkpoint); incremental/(changed × C) above 1 is what flushes and compaction add on top of the changed data.',
+    '"changed raw × C": the bytes the changed keys would take compressed at the codec\'s ratio (C = S_c/S_o, fully compacted); incremental/(changed × C) above 1 is what flushes and compaction add on top of the changed data.',
     '',
     ...pairTable(results),
     '',
@@ -1345,6 +1525,12 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<unkn
     `Timed after all workloads finished, nothing else of the benchmark running: restore (restoreCheckpoint: metadata validation, copy, CRC32C and size of every file, fsyncs, MANIFEST/CURRENT) against a plain copy of the same files (fs.copyFile, 4 at a time, no fsync) and that copy followed by an fsync of every file and the directory. The three alternate, rotating which runs first, ${restoreRounds} rounds; medians. Sources are in the page cache for all three. "keys compared": the restore made right after the workload, opened and compared with the model key by key.`,
     '',
     ...restoreTable(results),
+    '',
+    '### Did compaction keep up? (per codec × style workload, up to the last checkpoint)',
+    '',
+    'Counters from stats() right after the last checkpoint; the full compaction after it (for S_c) is not counted, only timed. Compactions rewrite tables; trivial moves move a table down a level without I/O. Input MiB/s per thread = bytes read / summed wall time of the compaction jobs. L0 tables: in each checkpoint\'s pinned version, and the most seen after any write batch. Stall s: writers slowed down or stopped on level 0 or pending compaction bytes, plus stalls on full memtables. Pending compaction: the engine\'s estimate of bytes compactions still had to write (leveled only).',
+    '',
+    ...keepUpTable(results),
     '',
     '### Where the time goes (per codec × style workload)',
     '',
@@ -1363,7 +1549,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<unkn
       out.push(...uploadChart(inc, results.find((r) => r.codec === inc.codec && r.style === style && r.mode === 'full')), '');
     }
   }
-  out.push(...ratioChart(results), '```', '');
+  out.push(...ratioChart(results), '', ...spaceAmpChart(results), '```', '');
   out.push(...modelTable(results));
   const report = out.join('\n');
   console.log(report);
@@ -1392,11 +1578,11 @@ function modelTable(results: ConfigResult[]): string[] {
     '',
     'dropped_n: bytes of tables S_{n-1} referenced that S_n no longer does (replaced by flushes and compaction). ΔS_n / (changed × C) above 1 means compaction made the upload larger than the changed data; intervals above 2 are counted.',
     '',
-    '| codec | style | mean ΔS MB | mean dropped MB | mean changed × C MB | intervals with ΔS > 2 × changed × C | worst ΔS / (changed × C) |',
+    '| codec | style | mean ΔS MiB | mean dropped MiB | mean changed × C MiB | intervals with ΔS > 2 × changed × C | worst ΔS / (changed × C) |',
     '|---|---|---:|---:|---:|---:|---:|',
   ];
   for (const r of results.filter((x) => x.mode === 'incremental')) {
-    const c = 1 / r.initialRatio;
+    const c = 1 / r.ratio;
     let dropped = 0;
     let changed = 0;
     let over = 0;
@@ -1418,7 +1604,20 @@ function modelTable(results: ConfigResult[]): string[] {
   return rows;
 }
 
-/** SVG charts: checkpoint size over time (incremental against full) per codec and style, and size/ratio per codec. */
+/** The headline's compaction line: space amplification, level-0 backlog, stalls, compaction speed (ranges over the workloads). */
+function compactionHeadline(ws: ConfigResult[]): string {
+  const range = (xs: number[], digits: number): string => {
+    const [lo, hi] = [Math.min(...xs).toFixed(digits), Math.max(...xs).toFixed(digits)];
+    return lo === hi ? lo : `${lo}–${hi}`;
+  };
+  const k = ws.map((r) => r.keepUp);
+  return `- compaction: space amp at the last checkpoint (S / S_c fully compacted) ${range(ws.map((r) => r.spaceAmp), 2)}; level 0 held up to ${range(k.map((x) => x.maxL0AtCheckpoints), 0)} tables at a checkpoint and up to ${range(k.map((x) => x.maxL0Seen), 0)} after any write batch; writers stalled ${range(k.map((x) => x.stallSeconds), 1)} s per workload; compaction input ${range(k.map((x) => x.inputMiBpsPerThread), 1)} MiB/s per thread; the full compaction after the last checkpoint took ${range(ws.map((r) => r.phaseMs.fullCompaction / 1000), 1)} s`;
+}
+
+/** A color per codec (the styles differ by dash) for charts with one series per codec × style. */
+const CODEC_COLORS: Record<CompressionName, string> = { none: '#7f7f7f', snappy: '#e6550d', lz4: '#2b7bba', zstd: '#31a354' };
+
+/** SVG charts: checkpoint size over time (incremental against full) per codec and style, size/ratio per codec, space amplification per checkpoint. */
 async function writeCharts(dir: string, results: ConfigResult[]): Promise<string[]> {
   const files: string[] = [];
   for (const inc of results.filter((r) => r.mode === 'incremental')) {
@@ -1437,13 +1636,21 @@ async function writeCharts(dir: string, results: ConfigResult[]): Promise<string
   const labels = incs.map((r) => `${r.codec}/${r.style}`);
   await writeFile(join(dir, 'codecs-size.svg'), barChart('Size of the state per codec (incremental runs)', labels, [
     { name: 'S_o raw', color: '#bbbbbb', values: incs.map((r) => r.rawBytes / MiB) },
-    { name: 'S_c compressed (last checkpoint)', color: '#31a354', values: incs.map((r) => r.compressedBytes / MiB) },
+    { name: 'S (last checkpoint)', color: '#a1d99b', values: incs.map((r) => lastS(r) / MiB) },
+    { name: 'S_c fully compacted', color: '#31a354', values: incs.map((r) => r.compressedBytes / MiB) },
   ], 'MiB'));
   await writeFile(join(dir, 'codecs-ratio.svg'), barChart('Compression ratio per codec', labels, [
     { name: 'C₀ initial (S_o / S)', color: '#756bb1', values: incs.map((r) => r.initialRatio) },
-    { name: 'S_o / S_c after the last interval', color: '#bcbddc', values: incs.map((r) => r.ratio) },
+    { name: 'codec ratio S_o / S_c (fully compacted)', color: '#bcbddc', values: incs.map((r) => r.ratio) },
   ], 'ratio'));
-  files.push('codecs-size.svg', 'codecs-ratio.svg');
+  const ws = perWorkload(results);
+  await writeFile(join(dir, 'space-amp.svg'), lineChart(
+    'Space amplification per checkpoint (S / fully compacted size)',
+    (ws[0]?.checkpoints ?? []).map((c) => String(c.interval)),
+    ws.map((r) => ({ name: `${r.codec}/${r.style}`, color: CODEC_COLORS[r.codec], values: r.spaceAmpByCheckpoint, ...(r.style === 'universal' ? { dash: '6 3' } : {}) })),
+    '× fully compacted size',
+  ));
+  files.push('codecs-size.svg', 'codecs-ratio.svg', 'space-amp.svg');
   return files;
 }
 

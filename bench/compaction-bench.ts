@@ -11,7 +11,9 @@
  * accounting), space amplification (size on disk before / after a full compaction), size after
  * full compaction, readrandom ops/s.
  *
- * Usage: node dist/bench/compaction-bench.js [--num N] [--batch B] [--reads R] [--engines a,b]
+ * Usage: npm run bench -- compaction --mode fill [flags] (or compaction-fill [flags], or
+ * node dist/bench/compaction-bench.js [flags]); flags in FILL_USAGE. The default `compaction`
+ * run is the throughput comparison with db_bench (bench/compaction-throughput.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -223,6 +225,15 @@ async function runEngine(a: Adapter, ds: Dataset, batch: number, reads: number):
   }
 }
 
+export const FILL_USAGE = `compaction --mode fill (= compaction-fill): issue #3's sustained fillrandom + overwrite
+
+Flags:
+  --num N          keys per phase (default 5000000)
+  --batch B        entries per WriteBatch (default 100)
+  --reads R        readrandom gets (default 200000)
+  --engines LIST   comma list of lsm-state-leveled, lsm-state-universal, classic-level, rocksdb (default all)
+  -h, --help       this text`;
+
 export async function main(argv: string[] = process.argv.slice(2)): Promise<EngineResult[]> {
   const { values } = parseArgs({
     args: argv,
@@ -231,8 +242,13 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<Engi
       batch: { type: 'string', default: '100' },
       reads: { type: 'string', default: '200000' },
       engines: { type: 'string', default: 'lsm-state-leveled,lsm-state-universal,classic-level,rocksdb' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    console.log(FILL_USAGE);
+    return [];
+  }
   const num = Number(values.num);
   const batch = Number(values.batch);
   const reads = Number(values.reads);

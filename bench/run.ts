@@ -1,8 +1,10 @@
 /**
- * Benchmark entry point: `node dist/bench/run.js [db|compaction|simulate|codecs|checkpoint|state] [flags]`
+ * Benchmark entry point: `node dist/bench/run.js [db|compaction|compaction-fill|simulate|codecs|checkpoint|state] [flags]`
  * (npm run bench -- db ...).
  *   db          bench/db-bench.ts, db_bench-like workloads against classic-level and rocksdb
- *   compaction  bench/compaction-bench.ts, sustained fill + overwrite, both styles and peers
+ *   compaction  bench/compaction-throughput.ts, full-compaction throughput vs RocksDB's db_bench;
+ *               --mode fill (or compaction-fill): bench/compaction-bench.ts, issue #3's sustained
+ *               fill + overwrite; --checkpoint-workload: bench/checkpoint-bench.ts
  *   simulate    bench/compaction-sim.ts, the pickers run over many thousands of flushes, no I/O
  *   codecs      bench/codecs.ts, block codec throughput (run only when it exports main())
  *   checkpoint  bench/checkpoint-bench.ts, checkpoint sizes: codec × mode × compaction style
@@ -12,11 +14,16 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const USAGE = `usage: node dist/bench/run.js [db|compaction|simulate|codecs|checkpoint|state] [flags]
+const USAGE = `usage: node dist/bench/run.js [db|compaction|compaction-fill|simulate|codecs|checkpoint|state] [flags]
 
   db          db_bench-like workloads: lsm-state vs classic-level and rocksdb (default)
               (node dist/bench/run.js db --help for its flags)
-  compaction  fillrandom + overwrite (--num 5000000), leveled and universal vs classic-level and rocksdb
+  compaction  full-compaction throughput of a 1M-key fillrandom database vs RocksDB's db_bench
+              (--codec none|snappy|lz4|zstd, --rounds 3, --num 1000000, --json FILE; compaction --help)
+              --mode fill: issue #3's fillrandom + overwrite (--num 5000000), leveled and universal
+              vs classic-level and rocksdb (same as compaction-fill)
+              --checkpoint-workload: the checkpoint benchmark below, flags passed through
+  compaction-fill  = compaction --mode fill
   simulate    compaction picker simulator: write/space amplification, sorted runs over time
   codecs      block codec benchmark (bench/codecs.ts)
   checkpoint  incremental vs full checkpoints, per codec and compaction style (bench/checkpoint-bench.ts)
@@ -49,6 +56,41 @@ async function runCodecs(args: string[]): Promise<void> {
   await mod.main(args);
 }
 
+const COMPACTION_MODES = ['throughput', 'fill', 'checkpoint'] as const;
+type CompactionMode = (typeof COMPACTION_MODES)[number];
+
+/**
+ * Takes `--mode M` / `--mode=M` / `--checkpoint-workload` out of the compaction flags; the rest go
+ * to the chosen benchmark, whose own parser would reject them.
+ */
+function compactionMode(args: string[]): { mode: CompactionMode; rest: string[] } {
+  let mode: string = 'throughput';
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--checkpoint-workload') mode = 'checkpoint';
+    else if (a.startsWith('--mode=')) mode = a.slice('--mode='.length);
+    else if (a === '--mode') mode = args[++i] ?? '';
+    else rest.push(a);
+  }
+  if (!(COMPACTION_MODES as readonly string[]).includes(mode)) {
+    const err = new Error(`compaction --mode must be one of ${COMPACTION_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
+    err.name = 'UsageError';
+    throw err;
+  }
+  return { mode: mode as CompactionMode, rest };
+}
+
+async function runCompaction(args: string[]): Promise<void> {
+  const { mode, rest } = compactionMode(args);
+  const mod = mode === 'fill'
+    ? await import('./compaction-bench.js')
+    : mode === 'checkpoint'
+      ? await import('./checkpoint-bench.js')
+      : await import('./compaction-throughput.js');
+  await mod.main(rest);
+}
+
 async function run(argv: string[]): Promise<void> {
   const [first, ...rest] = argv;
   if (first === undefined || first.startsWith('-')) {
@@ -66,7 +108,10 @@ async function run(argv: string[]): Promise<void> {
       await main(rest);
       return;
     }
-    case 'compaction': {
+    case 'compaction':
+      await runCompaction(rest);
+      return;
+    case 'compaction-fill': {
       const { main } = await import('./compaction-bench.js');
       await main(rest);
       return;
