@@ -8,8 +8,20 @@
  * point, so readers binary-search restarts and scan forward at most that many entries.
  * One builder is reused for every block of a table (`reset()` keeps its buffers).
  */
-import { ByteWriter } from '../base/coding.js';
+import { ByteWriter, encodeVarint } from '../base/coding.js';
 import { assert } from '../base/errors.js';
+
+/** Values shorter than this are copied by a loop rather than a native set(). */
+const SHORT_VALUE = 64;
+
+/** Writes v as a varint at buf[at] (room is ensured by the caller); returns the end. */
+function putVarint32(buf: Uint8Array, at: number, v: number): number {
+  if (v < 0x80) {
+    buf[at] = v;
+    return at + 1;
+  }
+  return encodeVarint(buf, at, v);
+}
 
 export class BlockBuilder {
   readonly #out = new ByteWriter(8192);
@@ -59,15 +71,19 @@ export class BlockBuilder {
     const nonShared = key.length - shared;
     const out = this.#out;
     out.ensure(15 + nonShared + value.length);
-    out.varint(shared);
-    out.varint(nonShared);
-    out.varint(value.length);
-    // Deltas are short: a loop avoids a subarray allocation per entry.
     const buf = out.buf;
-    let at = out.length;
+    let at = putVarint32(buf, out.length, shared);
+    at = putVarint32(buf, at, nonShared);
+    at = putVarint32(buf, at, value.length);
+    // Deltas and most values are short: loops beat native copies (and allocate nothing).
     for (let i = shared; i < key.length; i++) buf[at++] = key[i]!;
+    if (value.length < SHORT_VALUE) {
+      for (let i = 0; i < value.length; i++) buf[at++] = value[i]!;
+    } else {
+      buf.set(value, at);
+      at += value.length;
+    }
     out.length = at;
-    out.bytes(value);
     this.#rememberKey(key, shared);
     this.#counter++;
     this.#entries++;
