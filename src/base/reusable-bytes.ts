@@ -8,8 +8,8 @@
 /** Lengths above this get a fresh view each time (rare; caching them would only hold memory). */
 const MAX_CACHED_VIEW_LENGTH = 64 * 1024;
 
-/** Copies shorter than this use a loop: cheaper than a native call for a few bytes. */
-const SHORT_COPY = 32;
+/** Copies shorter than this use a loop: cheaper than a native call (and a subarray) for a few bytes. */
+const SHORT_COPY = 64;
 
 export class ReusableBytes {
   #buf: Uint8Array;

@@ -60,6 +60,8 @@ export interface OutputEntry {
   value: Uint8Array;
 }
 
+const EMPTY = new Uint8Array(0);
+
 export class CompactionIterator {
   readonly #input: InternalIterator;
   readonly #options: CompactionIteratorOptions;
@@ -70,6 +72,15 @@ export class CompactionIterator {
   readonly #value = new ReusableBytes(256);
   readonly #lone: OutputEntry = { key: new Uint8Array(0), value: new Uint8Array(0) };
   #loneReady = false;
+  /**
+   * Streaming mode (no snapshots, range tombstones or filter: one stripe, nothing to apply per
+   * version): the newest version of each key is emitted straight from the input's views and the
+   * input advanced on the next call; older versions are recognised by #lastUserKey and skipped.
+   */
+  readonly #streaming: boolean;
+  #advancePending = false;
+  readonly #lastUserKey = new ReusableBytes();
+  #haveLastUserKey = false;
   readonly stats: CompactionStats = {
     inputEntries: 0, outputEntries: 0, droppedObsolete: 0, droppedTombstones: 0, droppedByRangeTombstone: 0,
     mergedOperands: 0, filterRemoved: 0, filterChanged: 0,
@@ -79,15 +90,21 @@ export class CompactionIterator {
   constructor(input: InternalIterator, options: CompactionIteratorOptions) {
     this.#input = input;
     this.#options = options;
+    this.#streaming = options.snapshots.length === 0 && options.rangeTombstones.isEmpty && options.compactionFilter === undefined;
   }
 
   /** The next entry to write, or undefined when the input is exhausted. Valid until the next call. */
   next(): OutputEntry | undefined {
+    if (this.#advancePending) {
+      this.#advancePending = false;
+      this.#input.next();
+    }
     while (!this.#loneReady && this.#pendingAt >= this.#pending.length) {
       this.#pending.length = 0;
       this.#pendingAt = 0;
       if (!this.#input.valid() || this.#atUpperBound()) return undefined;
-      this.#processUserKey();
+      if (this.#streaming) this.#streamOne();
+      else this.#processUserKey();
     }
     this.stats.outputEntries++;
     if (this.#loneReady) {
@@ -102,6 +119,49 @@ export class CompactionIterator {
     if (upper === undefined) return false;
     const k = this.#input.key();
     return compareBytesRange(k, 0, k.length - TRAILER_BYTES, upper, 0, upper.length) >= 0;
+  }
+
+  /**
+   * Streaming mode, one input entry: skip it (an older version, or a deletion with nothing
+   * below), emit it as #lone without copying its value, or hand a merge operand's key to the
+   * general path.
+   */
+  #streamOne(): void {
+    const input = this.#input;
+    const k = input.key();
+    const userEnd = k.length - TRAILER_BYTES;
+    if (this.#haveLastUserKey && this.#lastUserKey.equals(k, 0, userEnd)) {
+      this.stats.inputEntries++;
+      this.stats.droppedObsolete++;
+      input.next();
+      return;
+    }
+    const kind = k[userEnd]!;
+    if (kind !== ValueKind.Value && kind !== ValueKind.Deletion) {
+      this.#haveLastUserKey = false;
+      this.#processUserKey();
+      return;
+    }
+    this.#lastUserKey.assign(k, 0, userEnd);
+    this.#haveLastUserKey = true;
+    this.stats.inputEntries++;
+    const bottommost = this.#options.bottommost;
+    if (kind === ValueKind.Deletion && bottommost) {
+      this.stats.droppedTombstones++;
+      input.next();
+      return;
+    }
+    if (kind === ValueKind.Value && bottommost) {
+      // No snapshot: every value at the bottom gets sequence 0 (see #push).
+      this.#key.assign(k);
+      zeroSequence(this.#key.buffer, userEnd);
+      this.#lone.key = this.#key.view();
+    } else {
+      this.#lone.key = k;
+    }
+    this.#lone.value = kind === ValueKind.Value ? input.value() : EMPTY;
+    this.#loneReady = true;
+    this.#advancePending = true;
   }
 
   /** Reads every version of the next user key, newest first, and decides its output. */

@@ -171,7 +171,8 @@ export class CompactionManager {
 
   /**
    * Key ranges to run `plan` in: one per idle compaction worker at most (maxSubcompactions),
-   * each worth at least half an output file (below that a job's fixed cost outweighs the gain). Level-0 outputs stay one job: their order in level
+   * each worth at least half a target-sized output file (below that a job's fixed cost outweighs
+   * the gain). Level-0 outputs stay one job: their order in level
    * 0 is by file number, which disjoint parallel outputs would not need but the invariant checks.
    */
   #subcompactionRanges(plan: CompactionPlan): SubcompactionRange[] {
@@ -179,7 +180,7 @@ export class CompactionManager {
     const max = Math.min(this.#maxSubcompactions, Math.max(1, idle));
     if (max < 2 || plan.outputLevel === 0) return [{ lower: undefined, upper: undefined }];
     const files = plan.inputs.flatMap((l) => l.files);
-    return subcompactionRanges(files, max, plan.maxOutputFileBytes / 2);
+    return subcompactionRanges(files, max, Math.min(plan.maxOutputFileBytes, this.#options.targetFileSizeBase) / 2);
   }
 
   #trivialMove(plan: CompactionPlan): boolean {

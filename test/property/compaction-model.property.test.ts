@@ -134,7 +134,8 @@ describe('compaction agrees with the model', () => {
         await fc.assert(fc.asyncProperty(fc.array(cmd, { minLength: 20, maxLength: 120 }), (cmds) => run(style, split, cmds)), fcParams(split ? 15 : 25));
         expect(totals.compactions).toBeGreaterThan(10);
         expect(totals.deeperFiles).toBeGreaterThan(0);
-        if (split) expect(totals.subcompactions).toBeGreaterThan(0);
+        // Leveled splits in nearly every run; universal's merges of a few runs rarely reach the size.
+        if (split && style === 'leveled') expect(totals.subcompactions).toBeGreaterThan(0);
       });
     }
   }

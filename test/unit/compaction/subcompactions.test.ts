@@ -48,11 +48,11 @@ describe('subcompactionRanges', () => {
 });
 
 describe('a compaction split into subcompactions on worker threads', () => {
-  it('writes the same data as one job would, in disjoint output files', async () => {
+  it.each(['leveled', 'universal'] as const)('%s: writes the same data as one job would, in disjoint output files', async (style) => {
     const dir = tempDir();
     try {
       const db = await Database.open(dir.path, {
-        maxBackgroundJobs: 4, maxSubcompactions: 3, disableAutoCompactions: true, wal: false,
+        compactionStyle: style, maxBackgroundJobs: 4, maxSubcompactions: 3, disableAutoCompactions: true, wal: false,
         writeBufferSize: 64 * 1024, targetFileSizeBase: 64 * 1024, compression: 'lz4',
       });
       const model = new Map<string, string>();
@@ -84,7 +84,7 @@ describe('a compaction split into subcompactions on worker threads', () => {
       expect(got).toEqual([...model.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
       await db.close();
       // Reopened, the installed version is consistent (disjoint, sorted last level).
-      const again = await Database.open(dir.path, { wal: false });
+      const again = await Database.open(dir.path, { wal: false, compactionStyle: style });
       expect([...again.iterator()].length).toBe(model.size);
       await again.close();
     } finally {
