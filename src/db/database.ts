@@ -404,6 +404,16 @@ export class Database {
     this.#commit(batch, options);
   }
 
+  /**
+   * Installs flushes and compactions that finished since the last look, without waiting for
+   * the event loop: a caller writing or reading in a long synchronous loop would otherwise
+   * leave the workers idle with their results undelivered while level 0 fills up.
+   */
+  #takeFinishedJobs(): void {
+    this.#flushRunner.pollIfSignalled();
+    this.#compactionRunner.pollIfSignalled();
+  }
+
   #checkBatchKinds(batch: WriteBatch): void {
     if (this.#mergeOperator !== undefined) return;
     batch.forEachRaw((kind) => {
@@ -414,6 +424,7 @@ export class Database {
   #commit(batch: WriteBatch, options: WriteOptions | undefined): void {
     const sync = options?.sync;
     if (sync !== undefined && typeof sync !== 'boolean') throw new TypeError('write option sync must be a boolean');
+    this.#takeFinishedJobs();
     this.#compactions.beforeWrite(batch.byteSize);
     if (this.#backgroundError) this.#checkWritable();
     this.#makeRoomFor(batch.byteSize + batch.count * NODE_OVERHEAD_BYTES);
@@ -679,6 +690,7 @@ export class Database {
   get(key: Uint8Array, options?: ReadOptions): Uint8Array | undefined {
     this.#checkOpen();
     checkBytes('key', key);
+    this.#takeFinishedJobs();
     const seq = this.#readSequence(options?.snapshot);
     const hit = this.#getFromMemtables(key, seq) ?? this.#getFromTables(key, seq);
     if (hit === undefined) return undefined;
@@ -776,6 +788,7 @@ export class Database {
     checkBounds(options);
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     if (typeof limit !== 'number' || Number.isNaN(limit) || limit < 0) throw new RangeError('iterator limit must be a non-negative number');
+    this.#takeFinishedJobs();
     const seq = this.#readSequence(options.snapshot);
     const tombstones = this.#rangeTombstones();
     const { children, release } = this.#pinForIteration();

@@ -24,6 +24,12 @@ export interface JobRunner {
   waitSync(jobId: number): void;
   /** Delivers any results that are ready, without blocking. */
   poll(): void;
+  /**
+   * poll(), but only when a worker has signalled a result since the last look: one atomic load
+   * otherwise, cheap enough for every write and read. Results then install even while the
+   * caller keeps the event loop busy (a tight write loop, a long scan).
+   */
+  pollIfSignalled(): void;
   close(): Promise<void>;
 }
 
@@ -79,6 +85,8 @@ export class WorkerJobRunner implements JobRunner {
   readonly #inFlight = new Map<number, JobSpec>();
   readonly #signal = new SharedArrayBuffer(4);
   readonly #counter = new Int32Array(this.#signal);
+  /** The counter's value when results were last polled. */
+  #polledAt = 0;
 
   constructor(onResult: ResultHandler, poolSize: number) {
     this.#onResult = onResult;
@@ -136,6 +144,13 @@ export class WorkerJobRunner implements JobRunner {
     this.#dispatch();
   }
 
+  pollIfSignalled(): void {
+    const now = Atomics.load(this.#counter, 0);
+    if (now === this.#polledAt) return;
+    this.#polledAt = now;
+    this.poll();
+  }
+
   poll(): void {
     for (const slot of [...this.#slots]) {
       for (let msg = receiveMessageOnPort(slot.port); msg !== undefined; msg = receiveMessageOnPort(slot.port)) {
@@ -190,6 +205,8 @@ export class InlineJobRunner implements JobRunner {
   }
 
   poll(): void {}
+
+  pollIfSignalled(): void {}
 
   async close(): Promise<void> {
     this.#queue.clear();

@@ -128,6 +128,25 @@ describe('compaction on worker threads (Node file system)', () => {
   });
 });
 
+describe('background results while the caller never yields', () => {
+  it('a synchronous write loop installs finished compactions (no await, no write stall)', async () => {
+    const d = tempDir();
+    cleanups.push(d.cleanup);
+    // Stall triggers far away: results may only come in through the writes themselves.
+    const db = await Database.open(join(d.path, 'db'), {
+      ...small, level0SlowdownWritesTrigger: 10_000, level0StopWritesTrigger: 20_000, maxWriteBufferNumber: 64,
+    });
+    const started = Date.now();
+    let i = 0;
+    while (db.stats().compaction.count === 0 && Date.now() - started < 20_000) {
+      db.put(key(i % 50_000), bytes(`v${i}-${'x'.repeat(60)}`));
+      i++;
+    }
+    expect(db.stats().compaction.count).toBeGreaterThan(0);
+    await db.close();
+  });
+});
+
 describe('merge operator', () => {
   it('resolves operands on get and iteration, forward and reverse, across flushes and snapshots', async () => {
     const db = await Database.open('/db', { ...small, fileSystem: new MemFileSystem(), mergeOperator: createConcat() });
