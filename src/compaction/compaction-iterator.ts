@@ -174,14 +174,12 @@ export class CompactionIterator {
     const key = this.#key.buffer;
     const userEnd = this.#key.length - TRAILER_BYTES;
     const lone = !input.valid() || !sameUserKey(input.key(), input.key().length - TRAILER_BYTES, key, userEnd);
-    if (!lone && !this.#newestHidesOlder(key[userEnd]!)) {
+    if (!lone) {
       this.#processVersions(key.slice(0, userEnd));
       return;
     }
-    // Fast path, the common case: one version of the key, or the newest hides the rest.
-    const skipped = lone ? 0 : this.#skipVersionsOf(key, userEnd);
-    this.stats.inputEntries += 1 + skipped;
-    this.stats.droppedObsolete += skipped;
+    // Fast path, the common case: one version of the key.
+    this.stats.inputEntries++;
     if (this.#passesThrough(key, userEnd)) {
       // Emitted from the reused buffers: nothing allocated.
       if (this.#options.bottommost && this.#stripe(decodeTrailerSequence(key, userEnd)) === 0) zeroSequence(key, userEnd);
@@ -191,28 +189,6 @@ export class CompactionIterator {
       return;
     }
     this.#decide(key.slice(0, userEnd), [{ seq: decodeTrailerSequence(key, userEnd), kind: key[userEnd]!, value: this.#value.view().slice() }]);
-  }
-
-  /**
-   * Whether a newest version of this kind makes every older version of its key obsolete without
-   * looking at them: one snapshot stripe (no snapshots), no range tombstones to apply per
-   * version, no filter, and a value or deletion (not a merge operand, which needs what is below).
-   */
-  #newestHidesOlder(kind: number): boolean {
-    const o = this.#options;
-    return o.snapshots.length === 0 && o.rangeTombstones.isEmpty && o.compactionFilter === undefined &&
-      (kind === ValueKind.Value || kind === ValueKind.Deletion);
-  }
-
-  /** Moves the input past the remaining versions of key[0, userEnd); returns how many. */
-  #skipVersionsOf(key: Uint8Array, userEnd: number): number {
-    const input = this.#input;
-    let n = 0;
-    while (input.valid() && sameUserKey(input.key(), input.key().length - TRAILER_BYTES, key, userEnd)) {
-      input.next();
-      n++;
-    }
-    return n;
   }
 
   /** The general case: every version of userKey (the newest already copied out) into #decide. */

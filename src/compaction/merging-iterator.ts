@@ -73,6 +73,46 @@ export class MergingIterator implements InternalIterator {
     for (let i = (heap.length >>> 1) - 1; i >= 0; i--) this.#siftDown(i);
   }
 
+  /**
+   * Restores the order after the top's key grew (the hot path of a merge). The moved child
+   * usually belongs near the bottom, so after checking the top's smaller child this descends
+   * along smaller children to a leaf (one comparison per level) and climbs back to where the
+   * child fits (Floyd's bottom-up sift): about log2(n) + 2 comparisons instead of 2·log2(n).
+   */
+  #siftTopDown(): void {
+    const heap = this.#heap;
+    const keys = this.#keys;
+    const n = heap.length;
+    const item = heap[0]!;
+    const itemKey = keys[0]!;
+    let j = this.#smallerChild(0, n);
+    if (j < 0 || !this.#before(keys[j]!, itemKey)) return;
+    for (let c = this.#smallerChild(j, n); c >= 0; c = this.#smallerChild(j, n)) j = c;
+    while (this.#before(itemKey, keys[j]!)) j = (j - 1) >>> 1;
+    // Move every element on the path from the top to j up one level; the item takes j.
+    let carry = heap[j]!;
+    let carryKey = keys[j]!;
+    heap[j] = item;
+    keys[j] = itemKey;
+    while (j > 0) {
+      j = (j - 1) >>> 1;
+      const nextCarry = heap[j]!;
+      const nextCarryKey = keys[j]!;
+      heap[j] = carry;
+      keys[j] = carryKey;
+      carry = nextCarry;
+      carryKey = nextCarryKey;
+    }
+  }
+
+  /** The child of i that belongs higher, or -1 for a leaf. */
+  #smallerChild(i: number, n: number): number {
+    const left = 2 * i + 1;
+    if (left >= n) return -1;
+    const right = left + 1;
+    return right < n && this.#before(this.#keys[right]!, this.#keys[left]!) ? right : left;
+  }
+
   /** After the current child moved: restore the heap order, dropping it when exhausted. */
   #afterCurrentMoved(): void {
     const heap = this.#heap;
@@ -80,7 +120,7 @@ export class MergingIterator implements InternalIterator {
     const current = heap[0]!;
     if (current.valid()) {
       keys[0] = current.key();
-      this.#siftDown(0);
+      this.#siftTopDown();
       return;
     }
     const last = heap.pop()!;

@@ -23,6 +23,14 @@ function putVarint32(buf: Uint8Array, at: number, v: number): number {
   return encodeVarint(buf, at, v);
 }
 
+/** Length of the common prefix of last[0, lastLength) and key. */
+export function commonPrefixLength(last: Uint8Array, lastLength: number, key: Uint8Array): number {
+  const max = Math.min(lastLength, key.length);
+  let i = 0;
+  while (i < max && last[i] === key[i]) i++;
+  return i;
+}
+
 export class BlockBuilder {
   readonly #out = new ByteWriter(8192);
   #restarts: number[] = [0];
@@ -30,6 +38,7 @@ export class BlockBuilder {
   #entries = 0;
   #lastKey = new Uint8Array(64);
   #lastKeyLength = 0;
+  #lastKeyViews: (Uint8Array | undefined)[] = [];
 
   constructor(readonly restartInterval: number) {
     assert(restartInterval >= 1, 'restartInterval >= 1');
@@ -41,7 +50,6 @@ export class BlockBuilder {
     this.#restarts[0] = 0;
     this.#counter = 0;
     this.#entries = 0;
-    this.#lastKeyLength = 0;
   }
 
   get isEmpty(): boolean {
@@ -57,14 +65,15 @@ export class BlockBuilder {
     return this.#out.length + this.#restarts.length * 4 + 4;
   }
 
-  /** Requires: key sorts after every key added since reset(). */
-  add(key: Uint8Array, value: Uint8Array): void {
+  /**
+   * Requires: key sorts after every key added since reset(). `common`, when given, is the
+   * length of the prefix key shares with lastKey() (a caller that compared them already).
+   */
+  add(key: Uint8Array, value: Uint8Array, common = -1): void {
     let shared = 0;
-    if (this.#counter < this.restartInterval) {
-      const max = Math.min(this.#lastKeyLength, key.length);
-      const last = this.#lastKey;
-      while (shared < max && last[shared] === key[shared]) shared++;
-    } else {
+    if (this.#counter < this.restartInterval && this.#entries > 0) {
+      shared = common >= 0 ? common : commonPrefixLength(this.#lastKey, this.#lastKeyLength, key);
+    } else if (this.#entries > 0) {
       this.#restarts.push(this.#out.length);
       this.#counter = 0;
     }
@@ -89,12 +98,27 @@ export class BlockBuilder {
     this.#entries++;
   }
 
+  /**
+   * The last key added, kept across reset() (a table builder asks for the previous key when
+   * the next block starts). A view valid until the next add.
+   */
+  lastKey(): Uint8Array {
+    const n = this.#lastKeyLength;
+    let view = this.#lastKeyViews[n];
+    if (view === undefined) {
+      view = this.#lastKey.subarray(0, n);
+      this.#lastKeyViews[n] = view;
+    }
+    return view;
+  }
+
   /** Keeps the key for prefix compression; the first `shared` bytes are already there. */
   #rememberKey(key: Uint8Array, shared: number): void {
     if (key.length > this.#lastKey.length) {
       const grown = new Uint8Array(key.length * 2);
       grown.set(this.#lastKey.subarray(0, shared));
       this.#lastKey = grown;
+      this.#lastKeyViews = [];
     }
     const last = this.#lastKey;
     for (let i = shared; i < key.length; i++) last[i] = key[i]!;

@@ -15,8 +15,7 @@ import {
   MAX_SEQUENCE, TRAILER_BYTES, ValueKind, compareInternalKeys, decodeTrailerSequence, makeInternalKey,
 } from '../base/internal-key.js';
 import type { WritableFile } from '../fs/file-system.js';
-import { ReusableBytes } from '../base/reusable-bytes.js';
-import { BlockBuilder } from './block-builder.js';
+import { BlockBuilder, commonPrefixLength } from './block-builder.js';
 import { type BlockHandle, encodeBlockHandle } from './block-handle.js';
 import { BloomFilterBuilder } from './bloom-filter.js';
 import { CompressionType, codecFor, compressionName } from './compression.js';
@@ -61,8 +60,6 @@ export class TableBuilder {
   readonly #handleScratch = new Uint8Array(MAX_BLOCK_HANDLE_BYTES);
   readonly #trailer = new Uint8Array(BLOCK_TRAILER_BYTES);
   #offset = 0;
-  /** The last key added (reused so add() allocates nothing). */
-  readonly #last = new ReusableBytes();
   #smallest: Uint8Array | undefined;
   #pendingHandle: BlockHandle | undefined;
   #finished = false;
@@ -90,27 +87,36 @@ export class TableBuilder {
     return this.#offset + this.#out.length + this.#data.estimatedSize;
   }
 
-  /** Requires: ikey sorts after every key added before. `value` may be reused by the caller. */
+  /**
+   * Requires: ikey sorts after every key added before (checked: an assertion error otherwise).
+   * `value` may be reused by the caller.
+   */
   add(ikey: Uint8Array, value: Uint8Array): void {
     assert(!this.#finished, 'add after finish');
+    const userLength = ikey.length - TRAILER_BYTES;
+    let common = 0;
+    let sameUserKey = false;
     if (this.#props.numEntries > 0) {
-      assert(compareInternalKeys(ikey, this.#last.view()) > 0, 'table keys must be added in order');
+      // The data block builder holds the previous key (across blocks): compare with it once,
+      // and reuse the common prefix for the order check, the filter and prefix compression.
+      const last = this.#data.lastKey();
+      common = commonPrefixLength(last, last.length, ikey);
+      sameUserKey = last.length === ikey.length && common >= userLength;
+      assert(inOrder(last, ikey, common), 'table keys must be added in order');
+      if (this.#pendingHandle !== undefined) {
+        this.#addIndexEntry(this.#separator(last, ikey), this.#pendingHandle);
+        this.#pendingHandle = undefined;
+      }
     } else {
       this.#smallest = ikey.slice();
     }
-    if (this.#pendingHandle !== undefined) {
-      this.#addIndexEntry(this.#separator(this.#last.view(), ikey), this.#pendingHandle);
-      this.#pendingHandle = undefined;
-    }
-    this.#count(ikey, value);
-    this.#last.assign(ikey);
-    this.#data.add(ikey, value);
+    this.#count(ikey, value, userLength, sameUserKey);
+    this.#data.add(ikey, value, common);
     if (this.#data.estimatedSize >= this.#options.blockSize) this.#flushDataBlock();
   }
 
-  #count(ikey: Uint8Array, value: Uint8Array): void {
+  #count(ikey: Uint8Array, value: Uint8Array, userLength: number, sameUserKey: boolean): void {
     const p = this.#props;
-    const userLength = ikey.length - TRAILER_BYTES;
     const kind = ikey[userLength]!;
     const seq = decodeTrailerSequence(ikey, userLength);
     p.numEntries++;
@@ -122,22 +128,15 @@ export class TableBuilder {
     if (seq < p.smallestSeqno) p.smallestSeqno = seq;
     if (seq > p.largestSeqno) p.largestSeqno = seq;
     // Consecutive versions of one user key add one filter entry.
-    if (this.#filter && (p.numEntries === 1 || !this.#sameUserKeyAsLast(ikey, userLength))) {
-      this.#filter.addKeyRange(ikey, 0, userLength);
-    }
+    if (this.#filter && !sameUserKey) this.#filter.addKeyRange(ikey, 0, userLength);
   }
 
   /** Whether key[0, userLength) is the user key of the last entry added (false before the first). */
   isLastUserKey(key: Uint8Array, userLength: number): boolean {
     if (this.#props.numEntries === 0) return false;
-    return this.#sameUserKeyAsLast(key, userLength);
-  }
-
-  /** Whether ikey's user key (its first userLength bytes) is the last added key's. */
-  #sameUserKeyAsLast(ikey: Uint8Array, userLength: number): boolean {
-    if (this.#last.length - TRAILER_BYTES !== userLength) return false;
-    const last = this.#last.buffer;
-    for (let i = 0; i < userLength; i++) if (last[i] !== ikey[i]) return false;
+    const last = this.#data.lastKey();
+    if (last.length - TRAILER_BYTES !== userLength) return false;
+    for (let i = 0; i < userLength; i++) if (last[i] !== key[i]) return false;
     return true;
   }
 
@@ -223,7 +222,7 @@ export class TableBuilder {
       this.#props.filterBytes = filter.length;
     }
     if (this.#pendingHandle !== undefined) {
-      this.#addIndexEntry(withSeparatorSuccessor(this.#last.view()), this.#pendingHandle);
+      this.#addIndexEntry(withSeparatorSuccessor(this.#data.lastKey()), this.#pendingHandle);
       this.#pendingHandle = undefined;
     }
     const rangeDel = this.#rangeDeletionBlock();
@@ -260,7 +259,7 @@ export class TableBuilder {
    */
   #bounds(): { smallest: Uint8Array; largest: Uint8Array } {
     let smallest = this.#smallest;
-    let largest: Uint8Array | undefined = this.#props.numEntries > 0 ? this.#last.view().slice() : undefined;
+    let largest: Uint8Array | undefined = this.#props.numEntries > 0 ? this.#data.lastKey().slice() : undefined;
     for (const t of this.#rangeTombstones) {
       const lo = makeInternalKey(t.start, t.seq, ValueKind.RangeDeletion);
       const hi = makeInternalKey(t.end, MAX_SEQUENCE, ValueKind.RangeDeletion);
@@ -279,6 +278,19 @@ export class TableBuilder {
     view.setUint32(FOOTER_HANDLES_BYTES + 4, TABLE_MAGIC_HI, true);
     this.#out.bytes(footer);
   }
+}
+
+/**
+ * Whether `next` sorts after `last` in internal-key order, given the length of their common
+ * byte prefix: the first differing user-key byte decides, else the shorter user key comes first,
+ * else (equal user keys) the larger trailer.
+ */
+function inOrder(last: Uint8Array, next: Uint8Array, common: number): boolean {
+  const lastUser = last.length - TRAILER_BYTES;
+  const nextUser = next.length - TRAILER_BYTES;
+  if (common < lastUser && common < nextUser) return next[common]! > last[common]!;
+  if (lastUser !== nextUser) return nextUser > lastUser;
+  return compareInternalKeys(next, last) > 0;
 }
 
 function withSeparatorTrailer(userKey: Uint8Array): Uint8Array {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CorruptionError, LsmError } from '../../../src/base/errors.js';
+import { AssertionError, CorruptionError, LsmError } from '../../../src/base/errors.js';
 import { ValueKind, makeInternalKey, userKeyOf } from '../../../src/base/internal-key.js';
 import { MemFileSystem } from '../../../src/fs/mem-fs.js';
 import { BlockCache } from '../../../src/sstable/block-cache.js';
@@ -119,6 +119,30 @@ describe('table format', () => {
     } finally {
       __setCodecAvailabilityForTest('snappy', undefined);
     }
+  });
+});
+
+describe('table builder key order', () => {
+  const ikey = (user: string, seq: number): Uint8Array => makeInternalKey(k(user), seq, ValueKind.Value);
+  const builder = (): TableBuilder => new TableBuilder(new MemFileSystem().openWritable('/t.sst'), {
+    blockSize: 64, blockRestartInterval: 2, bloomBitsPerKey: 10, compression: CompressionType.None,
+  });
+  it('accepts internal-key order: shorter user key first, equal user keys by descending sequence, across blocks', () => {
+    const b = builder();
+    const keys = [ikey('a', 5), ikey('ab', 9), ikey('ab', 3), ikey('abc', 1), ikey('b', 1), ikey('b', 0)];
+    for (let i = 0; i < 40; i++) keys.push(ikey(`c${String(i).padStart(3, '0')}`, 1));
+    for (const key of keys) b.add(key, k('v'.repeat(20)));
+    expect(b.entryCount).toBe(keys.length);
+  });
+  it.each([
+    ['a smaller user key', ikey('b', 1), ikey('a', 1)],
+    ['a longer user key before its prefix', ikey('ab', 1), ikey('a', 1)],
+    ['a higher sequence after a lower one', ikey('a', 1), ikey('a', 2)],
+    ['the same key twice', ikey('a', 1), ikey('a', 1)],
+  ])('throws an AssertionError for %s', (_what, first, second) => {
+    const b = builder();
+    b.add(first, k('v'));
+    expect(() => b.add(second, k('v'))).toThrow(AssertionError);
   });
 });
 
