@@ -329,7 +329,10 @@ export class Database {
   }
 
   #flushSpec(jobId: number, fileNumber: number, mem: MemTable): FlushJobSpec {
-    return { jobId, fileNumber, tablePath: tableFileName(this.location, fileNumber), memtable: mem.buffer, builder: this.#builderOptions };
+    return {
+      jobId, fileNumber, tablePath: tableFileName(this.location, fileNumber), memtable: mem.buffer, builder: this.#builderOptions,
+      snapshots: this.#snapshotSequences(),
+    };
   }
 
   #openWal(logNumber: number): void {
@@ -605,7 +608,7 @@ export class Database {
       pendingOutputs: this.#pendingOutputs,
       runner: this.#compactionRunner,
       nextJobId: () => this.#nextJobId++,
-      snapshotSequences: () => [...this.#snapshots].map((s) => s.sequence).sort((a, b) => a - b),
+      snapshotSequences: () => this.#snapshotSequences(),
       builderOptionsFor: (level, bottommost) => ({
         ...this.#builderOptions,
         compression: compressionTypeFromName(compressionForLevel(this.#options, level, bottommost)),
@@ -617,6 +620,11 @@ export class Database {
       afterInstall: () => this.#deleteObsoleteFiles(),
       flushInFlight: () => this.#flushJob !== undefined,
     };
+  }
+
+  /** Sequence numbers of live snapshots, ascending. */
+  #snapshotSequences(): number[] {
+    return [...this.#snapshots].map((s) => s.sequence).sort((a, b) => a - b);
   }
 
   #setBackgroundError(err: unknown): void {

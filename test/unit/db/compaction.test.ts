@@ -128,6 +128,30 @@ describe('compaction on worker threads (Node file system)', () => {
   });
 });
 
+describe('flush', () => {
+  it('leaves out versions no snapshot can see, keeps those a snapshot or a merge needs', async () => {
+    const db = await Database.open('/db', { fileSystem: new MemFileSystem(), mergeOperator: createConcat(), compression: 'none' });
+    db.put(bytes('a'), bytes('1'));
+    db.put(bytes('a'), bytes('2'));
+    const snap = db.snapshot();
+    db.put(bytes('a'), bytes('3'));
+    db.put(bytes('a'), bytes('4'));
+    db.put(bytes('b'), bytes('x'));
+    db.merge(bytes('b'), bytes('y'));
+    db.put(bytes('c'), bytes('gone'));
+    db.delete(bytes('c'));
+    await db.flush();
+    // a: 4 and 2 (the snapshot's); b: the operand and its base; c: the deletion only.
+    expect(db.stats().flush.entriesWritten).toBe(5);
+    expect(text(db.get(bytes('a')))).toBe('4');
+    expect(text(db.get(bytes('a'), { snapshot: snap }))).toBe('2');
+    expect(text(db.get(bytes('b')))).toBe('xy');
+    expect(db.get(bytes('c'))).toBeUndefined();
+    snap.release();
+    await db.close();
+  });
+});
+
 describe('background results while the caller never yields', () => {
   it('a synchronous write loop installs finished compactions (no await, no write stall)', async () => {
     const d = tempDir();
