@@ -26,7 +26,7 @@ import type { UserFunctionSpec } from '../compaction/merge-operator.js';
 import { type SubcompactionRange, subcompactionRanges } from '../compaction/subcompactions.js';
 import { pickUniversalCompaction } from '../compaction/universal-picker.js';
 import { NUM_LEVELS } from '../manifest/version.js';
-import { VersionEdit } from '../manifest/version-edit.js';
+import { type FileMetaData, VersionEdit } from '../manifest/version-edit.js';
 import type { VersionSet } from '../manifest/version-set.js';
 import type { TableBuilderOptions } from '../sstable/table-builder.js';
 import type { JobRunner } from './job-runner.js';
@@ -369,7 +369,7 @@ export class CompactionManager {
   /**
    * Compacts every file overlapping [begin, end] (user keys) down to the last level, then
    * rewrites the last level's overlapping files in place, so everything droppable is dropped
-   * (RocksDB's CompactRange with BottommostLevelCompaction::kForce). Automatic compactions
+   * (RocksDB's CompactRange with BottommostLevelCompaction::kForceOptimized). Automatic compactions
    * pause meanwhile.
    */
   compactRange(begin: Uint8Array | undefined, end: Uint8Array | undefined): Promise<void> {
@@ -395,30 +395,39 @@ export class CompactionManager {
   }
 
   async #leveledManual(begin: Uint8Array | undefined, end: Uint8Array | undefined): Promise<void> {
+    // Last-level files this call wrote with a bottommost compaction hold nothing droppable: the
+    // final rewrite skips them (RocksDB's BottommostLevelCompaction::kForceOptimized).
+    const fresh = new Set<number>();
     for (let level = 0; level < NUM_LEVELS - 1; level++) {
       for (;;) {
         if (this.#host.failed()) throw new LsmError('LSM_IO', 'background error during compactRange');
         const plan = pickManualCompaction(this.#pickerInput(), this.#options, level, begin, end);
         if (plan === undefined) break;
-        await this.#runNow(plan);
+        const written = await this.#runNow(plan);
+        if (plan.outputLevel === NUM_LEVELS - 1 && plan.bottommost) for (const n of written) fresh.add(n);
       }
     }
-    const last = this.#lastLevelPlan(begin, end);
-    if (last !== undefined) await this.#runNow(last);
+    for (const plan of this.#lastLevelPlans(begin, end, fresh)) await this.#runNow(plan);
   }
 
-  /** The last level's files overlapping [begin, end], rewritten into the same level. */
-  #lastLevelPlan(begin: Uint8Array | undefined, end: Uint8Array | undefined): CompactionPlan | undefined {
+  /**
+   * The last level's files overlapping [begin, end], except `skip`, rewritten into the same
+   * level: one plan per unbroken run of them, so no output can span a skipped file's range.
+   */
+  #lastLevelPlans(begin: Uint8Array | undefined, end: Uint8Array | undefined, skip: ReadonlySet<number>): CompactionPlan[] {
     const last = NUM_LEVELS - 1;
     const lo = begin === undefined ? undefined : makeInternalKey(begin, 0, 0);
     const hi = end === undefined ? undefined : makeInternalKey(end, 0, 0);
-    const files = overlappingFiles(this.#host.versions.current.files, last, lo, hi);
-    if (files.length === 0) return undefined;
+    const runs: FileMetaData[][] = [[]];
+    for (const f of overlappingFiles(this.#host.versions.current.files, last, lo, hi)) {
+      if (skip.has(f.number)) runs.push([]);
+      else runs[runs.length - 1]!.push(f);
+    }
     const maxOutputFileBytes = targetFileSizeForLevel(this.#options, last, levelTargets(this.#host.versions.current.files, this.#options).baseLevel);
-    return {
+    return runs.filter((files) => files.length > 0).map((files) => ({
       reason: 'manual', inputs: [{ level: last, files }], outputLevel: last, trivialMove: false, grandparents: [],
       maxOutputFileBytes, maxGrandparentOverlapBytes: grandparentOverlapLimit(maxOutputFileBytes), bottommost: true, score: 0,
-    };
+    }));
   }
 
   /** Universal's manual compaction: every sorted run into one run at the last level. */
@@ -432,12 +441,14 @@ export class CompactionManager {
     };
   }
 
-  async #runNow(plan: CompactionPlan): Promise<void> {
+  /** Runs `plan` to the end; returns the numbers of the files it wrote (none for a trivial move). */
+  async #runNow(plan: CompactionPlan): Promise<number[]> {
     if (!this.#start(plan)) throw new LsmError('LSM_IO', 'manual compaction failed to start');
-    if (plan.trivialMove) return;
+    if (plan.trivialMove) return [];
     const running = [...this.#running].find((r) => r.plan === plan);
     assert(running !== undefined, 'a started compaction is running');
     await running.done;
+    return running.results.flatMap((r) => r.outputs.map((o) => o.number));
   }
 
   // ------------------------------------------------------------------ lifecycle and stats

@@ -104,6 +104,31 @@ describe('manual compaction', () => {
   }
 });
 
+describe('compactRange does not rewrite what it just wrote', () => {
+  it('leveled: L0 into an empty tree is one pass; older last-level files are still rewritten, around the fresh ones', async () => {
+    const db = await Database.open('/db', {
+      ...small, fileSystem: new MemFileSystem(), disableAutoCompactions: true, maxBytesForLevelBase: 1024 * 1024,
+    });
+    const model = await fill(db, 1500, 0);
+    await db.flush();
+    await db.compactRange();
+    // Straight into the last level (the base level of an empty tree): no second rewrite.
+    expect(db.stats().compaction.count).toBe(1);
+    expect(db.stats().levels[6]!.files).toBeGreaterThan(0);
+    db.deleteRange(key(100), key(200));
+    for (const k of [...model.keys()]) if (k >= text(key(100))! && k < text(key(200))!) model.delete(k);
+    await db.flush();
+    await db.compactRange();
+    // L0 (the range tombstone) into the L6 files it overlaps, then the other, older L6 files are
+    // rewritten (at most one run on each side of the fresh outputs).
+    const count = db.stats().compaction.count;
+    expect(count).toBeGreaterThanOrEqual(2);
+    expect(count).toBeLessThanOrEqual(4);
+    checkAll(db, model);
+    await db.close();
+  });
+});
+
 describe('compaction on worker threads (Node file system)', () => {
   it('compacts in the background with a merge operator given as a spec', async () => {
     const d = tempDir();
