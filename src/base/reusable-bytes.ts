@@ -11,13 +11,44 @@ const MAX_CACHED_VIEW_LENGTH = 64 * 1024;
 /** Copies shorter than this use a loop: cheaper than a native call (and a subarray) for a few bytes. */
 const SHORT_COPY = 64;
 
+/**
+ * Views of a buffer's first n bytes, made once per n and reused: for cursors and builders whose
+ * current key lives in one buffer and is handed out as a Uint8Array on every step.
+ */
+export class PrefixViews {
+  #buf: Uint8Array;
+  #views: (Uint8Array | undefined)[] = [];
+
+  constructor(buf: Uint8Array) {
+    this.#buf = buf;
+  }
+
+  /** Points at a new buffer (after growing), dropping the old views. */
+  reset(buf: Uint8Array): void {
+    this.#buf = buf;
+    this.#views = [];
+  }
+
+  /** The view of the first n bytes; lengths above 64 KiB get a fresh one (caching them would only hold memory). */
+  get(n: number): Uint8Array {
+    if (n > MAX_CACHED_VIEW_LENGTH) return this.#buf.subarray(0, n);
+    let view = this.#views[n];
+    if (view === undefined) {
+      view = this.#buf.subarray(0, n);
+      this.#views[n] = view;
+    }
+    return view;
+  }
+}
+
 export class ReusableBytes {
   #buf: Uint8Array;
   #length = 0;
-  #views: (Uint8Array | undefined)[] = [];
+  readonly #views: PrefixViews;
 
   constructor(initialCapacity = 64) {
     this.#buf = new Uint8Array(initialCapacity);
+    this.#views = new PrefixViews(this.#buf);
   }
 
   get length(): number {
@@ -52,19 +83,12 @@ export class ReusableBytes {
 
   /** A view of the contents, valid until the next assign. */
   view(): Uint8Array {
-    const n = this.#length;
-    if (n > MAX_CACHED_VIEW_LENGTH) return this.#buf.subarray(0, n);
-    let view = this.#views[n];
-    if (view === undefined) {
-      view = this.#buf.subarray(0, n);
-      this.#views[n] = view;
-    }
-    return view;
+    return this.#views.get(this.#length);
   }
 
   #reserve(n: number): void {
     if (n <= this.#buf.length) return;
     this.#buf = new Uint8Array(Math.max(n, this.#buf.length * 2));
-    this.#views = [];
+    this.#views.reset(this.#buf);
   }
 }

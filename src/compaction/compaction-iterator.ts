@@ -62,6 +62,22 @@ export interface OutputEntry {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * The snapshot stripe of a sequence number: the index of the first snapshot at or above it
+ * (snapshots.length: newer than every snapshot). Two versions of a key in one stripe look the
+ * same to every reader, so only the newer matters.
+ */
+export function snapshotStripe(snapshots: readonly number[], seq: number): number {
+  let lo = 0;
+  let hi = snapshots.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (snapshots[mid]! < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export class CompactionIterator {
   readonly #input: InternalIterator;
   readonly #options: CompactionIteratorOptions;
@@ -214,15 +230,7 @@ export class CompactionIterator {
   }
 
   #stripe(seq: number): number {
-    const snaps = this.#options.snapshots;
-    let lo = 0;
-    let hi = snaps.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (snaps[mid]! < seq) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return snapshotStripe(this.#options.snapshots, seq);
   }
 
   /** Highest sequence a reader of `stripe` can use. */

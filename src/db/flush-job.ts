@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import { TRAILER_BYTES, ValueKind, decodeTrailerSequence } from '../base/internal-key.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { ReusableBytes } from '../base/reusable-bytes.js';
+import { snapshotStripe } from '../compaction/compaction-iterator.js';
 import { MemTable } from '../memtable/memtable.js';
 import { TableBuilder, type TableBuilderOptions } from '../sstable/table-builder.js';
 import type { TableProperties } from '../sstable/table-properties.js';
@@ -92,26 +93,13 @@ class HiddenVersions {
 
   /** Whether key (user key key[0, userEnd)) is hidden; remembers it as the last kept otherwise. */
   isHidden(key: Uint8Array, userEnd: number): boolean {
-    const stripe = this.#stripeOf(decodeTrailerSequence(key, userEnd));
+    const stripe = snapshotStripe(this.#snapshots, decodeTrailerSequence(key, userEnd));
     if (this.#hides && stripe === this.#stripe && this.#userKey.equals(key, 0, userEnd)) return true;
     const kind = key[userEnd]!;
     this.#userKey.assign(key, 0, userEnd);
     this.#hides = kind === ValueKind.Value || kind === ValueKind.Deletion;
     this.#stripe = stripe;
     return false;
-  }
-
-  /** Index of the first snapshot at or above seq (stripes as in the compaction iterator). */
-  #stripeOf(seq: number): number {
-    const snaps = this.#snapshots;
-    let lo = 0;
-    let hi = snaps.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (snaps[mid]! < seq) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 }
 

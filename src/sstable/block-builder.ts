@@ -10,6 +10,7 @@
  */
 import { ByteWriter, encodeVarint } from '../base/coding.js';
 import { assert } from '../base/errors.js';
+import { PrefixViews } from '../base/reusable-bytes.js';
 
 /** Values shorter than this are copied by a loop rather than a native set(). */
 const SHORT_VALUE = 64;
@@ -38,7 +39,7 @@ export class BlockBuilder {
   #entries = 0;
   #lastKey = new Uint8Array(64);
   #lastKeyLength = 0;
-  #lastKeyViews: (Uint8Array | undefined)[] = [];
+  readonly #lastKeyViews = new PrefixViews(this.#lastKey);
 
   constructor(readonly restartInterval: number) {
     assert(restartInterval >= 1, 'restartInterval >= 1');
@@ -103,13 +104,7 @@ export class BlockBuilder {
    * the next block starts). A view valid until the next add.
    */
   lastKey(): Uint8Array {
-    const n = this.#lastKeyLength;
-    let view = this.#lastKeyViews[n];
-    if (view === undefined) {
-      view = this.#lastKey.subarray(0, n);
-      this.#lastKeyViews[n] = view;
-    }
-    return view;
+    return this.#lastKeyViews.get(this.#lastKeyLength);
   }
 
   /** Keeps the key for prefix compression; the first `shared` bytes are already there. */
@@ -118,7 +113,7 @@ export class BlockBuilder {
       const grown = new Uint8Array(key.length * 2);
       grown.set(this.#lastKey.subarray(0, shared));
       this.#lastKey = grown;
-      this.#lastKeyViews = [];
+      this.#lastKeyViews.reset(grown);
     }
     const last = this.#lastKey;
     for (let i = shared; i < key.length; i++) last[i] = key[i]!;

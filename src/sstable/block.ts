@@ -6,6 +6,7 @@
 import { decodeFixed32 } from '../base/coding.js';
 import { CorruptionError } from '../base/errors.js';
 import type { InternalIterator } from '../base/iterator.js';
+import { PrefixViews } from '../base/reusable-bytes.js';
 
 /** Compares a[aStart, aEnd) with b[bStart, bEnd). */
 export type RangeComparator = (
@@ -58,7 +59,7 @@ export class BlockIterator implements InternalIterator {
    * Views of #key by length, made once: key() is called for every entry a merge looks at, and a
    * fresh subarray each time was the largest allocation of a compaction.
    */
-  #keyViews: (Uint8Array | undefined)[] = [];
+  readonly #keyViews = new PrefixViews(this.#key);
   #valueStart = 0;
   #valueLength = 0;
 
@@ -122,7 +123,7 @@ export class BlockIterator implements InternalIterator {
       const grown = new Uint8Array(keyLength * 2);
       grown.set(this.#key.subarray(0, shared));
       this.#key = grown;
-      this.#keyViews = [];
+      this.#keyViews.reset(grown);
     }
     const key = this.#key;
     const data = this.#data;
@@ -223,13 +224,7 @@ export class BlockIterator implements InternalIterator {
   }
 
   key(): Uint8Array {
-    const length = this.#keyLength;
-    let view = this.#keyViews[length];
-    if (view === undefined) {
-      view = this.#key.subarray(0, length);
-      this.#keyViews[length] = view;
-    }
-    return view;
+    return this.#keyViews.get(this.#keyLength);
   }
 
   value(): Uint8Array {
