@@ -1,8 +1,8 @@
 /**
  * Merges sorted child iterators into one sorted stream of internal keys (LevelDB's
  * table/merger.cc with RocksDB's heap). A compaction over 30 sorted runs would compare 30 keys
- * per entry with a linear scan; the binary heap here compares about 2·log2(children) per step,
- * and only the child that moved is re-examined.
+ * per entry with a linear scan; the binary heap here needs about log2(children) + 2 per step
+ * (see #siftTopDown), and only the child that moved is re-examined.
  *
  * Moving forward the valid children sit in a min-heap by current key; moving backward in a
  * max-heap. A change of direction repositions every other child around the current key (as

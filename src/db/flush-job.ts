@@ -35,8 +35,6 @@ export interface FlushJobResult {
   smallest: Uint8Array;
   largest: Uint8Array;
   properties: TableProperties | undefined;
-  /** Versions left out because a newer version of the same key in the same stripe hides them. */
-  droppedEntries?: number;
   /** Set when the job failed; the message and code of the error. */
   error?: { message: string; code?: string; name?: string };
 }
@@ -49,7 +47,6 @@ export function runFlushJob(fs: FileSystem, spec: FlushJobSpec): FlushJobResult 
   try {
     const builder = new TableBuilder(file, spec.builder);
     const hidden = new HiddenVersions(spec.snapshots);
-    let dropped = 0;
     const it = mem.iterator();
     for (it.seekToFirst(); it.valid(); it.next()) {
       const key = it.key();
@@ -57,9 +54,7 @@ export function runFlushJob(fs: FileSystem, spec: FlushJobSpec): FlushJobResult 
       // Range tombstones go to the table's range-deletion block, not its data blocks.
       if (key[userEnd] === ValueKind.RangeDeletion) {
         builder.addRangeTombstone({ start: key.subarray(0, userEnd), end: it.value(), seq: decodeTrailerSequence(key, userEnd) });
-      } else if (hidden.isHidden(key, userEnd)) {
-        dropped++;
-      } else {
+      } else if (!hidden.isHidden(key, userEnd)) {
         builder.add(key, it.value());
       }
     }
@@ -68,7 +63,7 @@ export function runFlushJob(fs: FileSystem, spec: FlushJobSpec): FlushJobResult 
     file.close();
     // The MANIFEST will name this file; its directory entry must be durable first.
     fs.syncDir(dirname(spec.tablePath));
-    return { ...empty, fileSize: result.fileSize, smallest: result.smallest, largest: result.largest, properties: result.properties, droppedEntries: dropped };
+    return { ...empty, fileSize: result.fileSize, smallest: result.smallest, largest: result.largest, properties: result.properties };
   } catch (err) {
     try { file.close(); } catch { /* already failing */ }
     try { fs.unlink(spec.tablePath); } catch { /* best effort: open deletes orphans */ }

@@ -132,8 +132,8 @@ export function resolveOptions(options: DatabaseOptions = {}): ResolvedOptions {
     throw new RangeError('backgroundMode "worker" needs a file system that worker threads can reach');
   }
   if (options.mergeOperator !== undefined && !isUserFunctionSpec(options.mergeOperator)) checkMergeOperator(options.mergeOperator);
-  const maxBackgroundJobs = int('maxBackgroundJobs', options.maxBackgroundJobs, Math.min(64, Math.max(2, availableParallelism())), 2, 64);
   if (options.compactionFilter !== undefined && !isUserFunctionSpec(options.compactionFilter)) checkCompactionFilter(options.compactionFilter);
+  const maxBackgroundJobs = int('maxBackgroundJobs', options.maxBackgroundJobs, Math.min(64, Math.max(2, availableParallelism())), 2, 64);
   return {
     compaction: resolveCompactionOptions(pickCompactionOptions(options)),
     mergeOperator: options.mergeOperator,

@@ -56,29 +56,11 @@ function copyMatch(dst: Uint8Array, at: number, distance: number, n: number): vo
   }
 }
 
-/** The varint32 at src[pos..]: [value, next position]. */
-function readVarint32(src: Uint8Array, pos: number, codec: string, ctx: DecodeContext): [number, number] {
-  let result = 0;
-  for (let shift = 0; shift <= 28; shift += 7) {
-    if (pos >= src.length) break;
-    const b = src[pos++]!;
-    result |= (b & 0x7f) << shift;
-    if (b < 0x80) return [result >>> 0, pos];
-  }
-  throw corrupt(codec, 'has a bad uncompressed-length header', ctx);
-}
-
-/** The uncompressed length a raw snappy block declares (its varint32 preamble). */
-export function snappyDeclaredLength(src: Uint8Array, ctx: DecodeContext = {}): number {
-  return readVarint32(src, 0, 'snappy', ctx)[0];
-}
-
 /**
- * Decodes a raw snappy block (preamble included) into dst, which must hold at least the
- * declared length; returns the decoded length.
+ * Decodes the elements of a raw snappy block, src[start, src.length) (after its varint32 length
+ * preamble, which the caller has read: `declared`), into dst[0, declared); returns declared.
  */
-export function snappyDecodeInto(src: Uint8Array, dst: Uint8Array, ctx: DecodeContext = {}): number {
-  const [declared, start] = readVarint32(src, 0, 'snappy', ctx);
+export function snappyDecodeInto(src: Uint8Array, start: number, declared: number, dst: Uint8Array, ctx: DecodeContext = {}): number {
   if (declared > dst.length) throw corrupt('snappy', `declares ${declared} bytes, more than the ${dst.length} expected`, ctx);
   const end = src.length;
   let p = start;

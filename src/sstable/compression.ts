@@ -401,16 +401,16 @@ class SnappyCodec implements Codec {
 
   /** Decoded by snappyDecodeInto (./block-decoders.ts): faster than the binding's call and copy. */
   decompress(input: Uint8Array, fileName?: string, offset?: number): Uint8Array {
-    const [declared] = readSizeHeader('snappy', input, 22, 16, fileName, offset);
+    const [declared, start] = readSizeHeader('snappy', input, 22, 16, fileName, offset);
     const out = new Uint8Array(declared);
-    snappyDecodeInto(input, out, { file: fileName, offset });
+    snappyDecodeInto(input, start, declared, out, { file: fileName, offset });
     return out;
   }
 
   decompressInto(input: Uint8Array, scratch: Scratch, fileName?: string, offset?: number): Uint8Array {
-    const [declared] = readSizeHeader('snappy', input, 22, 16, fileName, offset);
+    const [declared, start] = readSizeHeader('snappy', input, 22, 16, fileName, offset);
     const out = scratch.get(declared);
-    snappyDecodeInto(input, out, { file: fileName, offset });
+    snappyDecodeInto(input, start, declared, out, { file: fileName, offset });
     return out.subarray(0, declared);
   }
 }

@@ -23,7 +23,7 @@ import {
 } from './format.js';
 import type { RangeTombstone } from '../base/range-tombstone.js';
 import { type TableProperties, decodeProperties } from './table-properties.js';
-import { TableScanIterator } from './table-scan-iterator.js';
+import { ReadaheadBlocks } from './readahead-blocks.js';
 
 export interface TableReaderOptions {
   cache: BlockCache;
@@ -195,25 +195,25 @@ export class TableReader {
   }
 
   /**
-   * A forward-only cursor for compactions: data blocks are read in order in chunks of
-   * `readaheadBytes`, decoded into reused buffers, and never enter the block cache (a
-   * compaction reads each block once and must not evict the read path's hot blocks). It holds a
-   * reference until its close().
+   * A cursor for compactions: data blocks are read in file order in chunks of `readaheadBytes`,
+   * decoded into reused buffers, and never enter the block cache (a compaction reads each block
+   * once and must not evict the read path's hot blocks). It holds a reference until its close().
    */
   scanIterator(readaheadBytes: number): InternalIterator {
-    this.ref();
-    return new TableScanIterator(this.#file, this.#index, readaheadBytes, () => this.close());
+    const blocks = new ReadaheadBlocks(this.#file, this.#index, readaheadBytes);
+    return this.#cursor((i) => blocks.open(i));
   }
 
   /** A cursor over the table (the index picks data blocks); it holds a reference until its close(). */
   iterator(): InternalIterator {
+    return this.#cursor((i) => this.dataBlock(i).iterator(compareInternalKeysRange));
+  }
+
+  /** A cursor over the data blocks `open` gives, picked by the index; holds a reference. */
+  #cursor(open: (i: number) => InternalIterator): InternalIterator {
     this.ref();
     const index = this.#index;
-    return new TwoLevelIterator({
-      count: index.count,
-      find: (target) => index.seek(target),
-      open: (i) => this.dataBlock(i).iterator(compareInternalKeysRange),
-    }, () => this.close());
+    return new TwoLevelIterator({ count: index.count, find: (target) => index.seek(target), open }, () => this.close());
   }
 
   ref(): void {
