@@ -303,16 +303,10 @@ async function runOne(engine: EngineName, round: number, ds: Dataset, cfg: Confi
   return s;
 }
 
-export interface Summary {
+/** Medians over an engine's runs, with the per-thread rates they give. */
+export interface Summary extends Omit<Measured, 'layout'> {
   engine: EngineName;
   runs: number;
-  fillSeconds: number;
-  compactSeconds: number;
-  l0Files: number;
-  jobs: number;
-  bytesRead: number;
-  entries: number;
-  jobSeconds: number;
   mbPerSecPerThread: number;
   entriesPerSecPerThread: number;
 }
